@@ -1,0 +1,165 @@
+/*
+ * Internal declarations of the COM layer: the module, the objects, and the
+ * thread-local lookup that puts the calling thread's task on the hot path.
+ */
+#ifndef HOSTTASK_PRIVATE_H
+#define HOSTTASK_PRIVATE_H
+
+#define COBJMACROS
+#include <windows.h>
+#include <winternl.h>
+#include <ole2.h>
+#include <corerror.h>
+#include <stddef.h>
+
+#include "mscoree_tasks.h"
+#include "hosttask_iface.h"
+#include "hosttask_classes.h"
+#include "../src/core.h"
+
+/* The module: live objects, LockServer locks and running task threads. */
+extern HINSTANCE ht__instance;
+extern LONG ht__module_refs;
+void ht__module_addref(void);
+void ht__module_release(void);
+
+/* The class factory's product and the task manager singleton. */
+HRESULT ht__host_control_create(REFIID riid, void **out);
+HRESULT ht__task_manager_get(IHostTaskManager **out);
+void ht__task_manager_init(void);
+
+/* Registration (com/register.c). */
+HRESULT ht__register(BOOL install);
+
+/* Doubly linked lists; winnt.h declares LIST_ENTRY but not its helpers
+ * outside the DDK. */
+static inline void ht__list_insert_tail(LIST_ENTRY *head, LIST_ENTRY *entry)
+{
+    entry->Flink = head;
+    entry->Blink = head->Blink;
+    head->Blink->Flink = entry;
+    head->Blink = entry;
+}
+
+static inline void ht__list_remove(LIST_ENTRY *entry)
+{
+    entry->Blink->Flink = entry->Flink;
+    entry->Flink->Blink = entry->Blink;
+}
+
+/* ---- Tasks (com/task.c) ---- */
+
+struct host_task
+{
+    IHostTask IHostTask_iface;
+    /* COM references: what AddRef and Release report.  The module stays
+     * loaded while any task has one. */
+    LONG com_refs;
+    /* Every hold on the memory: all COM references together count as one,
+     * plus the thread's binding (adopted threads) or the task thread's own
+     * hold (created tasks).  The object is freed when this reaches zero. */
+    LONG holds;
+    /* Transition nesting and counters, written by the owning thread only. */
+    struct ht__task core;
+    LIST_ENTRY link;            /* in the registry, under its lock */
+    UINT64 id;
+    DWORD thread_id;
+    LONG flags;                 /* HT_TASK_*, changed with Interlocked operations */
+    LONG start_state;           /* TASK_UNSTARTED, TASK_STARTED, TASK_CANCELLED */
+    HANDLE thread;              /* a real handle, also for adopted threads */
+    HANDLE alert_event;         /* auto-reset; set by Alert */
+    LONG alert_pending;
+    LONG delay_abort;
+    LONG affinity_depth;        /* mirror of the thread's depth, for statistics */
+    LPTHREAD_START_ROUTINE start;
+    void *param;
+    ICLRTask *clr_task;         /* swapped atomically by SetCLRTask */
+    LONG64 sleeps, alerts, interrupted_waits, joins;
+};
+
+/* The task bound to the calling thread, or NULL.  Reads the TEB's TLS slot
+ * directly where it can: TlsGetValue costs more than the rest of a
+ * transition and also clears the thread's last error, which LeaveRuntime
+ * must preserve. */
+extern DWORD ht__tls_task;
+extern DWORD ht__tls_affinity;
+
+/* TEB.TlsSlots (winternl.h), read and written relative to the segment
+ * register that points at the TEB: one instruction.  (NtCurrentTeb() does
+ * the same in two, and trips gcc 12's -Warray-bounds.) */
+#if defined(__x86_64__)
+_Static_assert(offsetof(TEB, TlsSlots) == 0x1480, "TEB layout");
+#define HT_TLS_SLOT_READ(slot, value) \
+        __asm__ volatile ("movq %%gs:0x1480(,%1,8), %0" : "=r"(value) : "r"((ULONG_PTR)(slot)))
+#define HT_TLS_SLOT_WRITE(slot, value) \
+        __asm__ volatile ("movq %0, %%gs:0x1480(,%1,8)" : : "r"(value), "r"((ULONG_PTR)(slot)) : "memory")
+#elif defined(__i386__)
+_Static_assert(offsetof(TEB, TlsSlots) == 0xe10, "TEB layout");
+#define HT_TLS_SLOT_READ(slot, value) \
+        __asm__ volatile ("movl %%fs:0xe10(,%1,4), %0" : "=r"(value) : "r"((ULONG_PTR)(slot)))
+#define HT_TLS_SLOT_WRITE(slot, value) \
+        __asm__ volatile ("movl %0, %%fs:0xe10(,%1,4)" : : "r"(value), "r"((ULONG_PTR)(slot)) : "memory")
+#endif
+
+static inline void *ht__tls_get(DWORD slot)
+{
+    void *value;
+    DWORD error;
+
+#ifdef HT_TLS_SLOT_READ
+    if (slot < TLS_MINIMUM_AVAILABLE)
+    {
+        HT_TLS_SLOT_READ(slot, value);
+        return value;
+    }
+#endif
+    error = GetLastError();
+    value = TlsGetValue(slot);
+    SetLastError(error);
+    return value;
+}
+
+static inline void ht__tls_set(DWORD slot, void *value)
+{
+#ifdef HT_TLS_SLOT_WRITE
+    if (slot < TLS_MINIMUM_AVAILABLE)
+    {
+        HT_TLS_SLOT_WRITE(slot, value);
+        return;
+    }
+#endif
+    TlsSetValue(slot, value);
+}
+
+static inline struct host_task *ht__task_current(void)
+{
+    return ht__tls_get(ht__tls_task);
+}
+
+/* The calling thread's task, adopting the thread on first use.  NULL only
+ * when memory or handles ran out.  Preserves the thread's last error. */
+struct host_task *ht__task_adopt_current(void);
+
+static inline struct host_task *ht__task_current_or_adopt(void)
+{
+    struct host_task *task = ht__task_current();
+
+    return task ? task : ht__task_adopt_current();
+}
+
+HRESULT ht__task_create(DWORD stack_size, LPTHREAD_START_ROUTINE start, void *param,
+        IHostTask **out);
+
+/* Host waits.  Returns S_OK when the handle (if any) is signaled, or when a
+ * Sleep's time ran out, HOST_E_TIMEOUT when a Join's time ran out,
+ * HOST_E_INTERRUPTED when an alert ended an alertable wait. */
+HRESULT ht__task_wait(HANDLE handle, DWORD milliseconds, DWORD option);
+
+void ht__tasks_init(void);
+void ht__tasks_thread_detach(void);
+void ht__tasks_process_detach(void);
+HRESULT ht__tasks_stats(UINT capacity, HT_TASK_STATS *stats, UINT *count);
+void ht__task_stats(struct host_task *task, HT_TASK_STATS *stats);
+void ht__tasks_object_counts(ULONG *live, ULONG *bound_only);
+
+#endif /* HOSTTASK_PRIVATE_H */

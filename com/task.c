@@ -1,0 +1,513 @@
+/*
+ * IHostTask, the task registry, thread binding and host waits.
+ *
+ * Behaviour follows the IHostTask pages of dotnet/docs
+ * (docs/framework/unmanaged-api/hosting/ihosttask-*) and what the CLR does
+ * with each result in dotnet/coreclr ef1e2ab3 src/vm/threads.cpp
+ * (StartThread, HostJoinOnThread, UserInterrupt).  One task is one OS
+ * thread: tasks never move between threads.
+ */
+#include "private.h"
+
+#include <string.h>
+
+enum
+{
+    TASK_UNSTARTED,   /* CreateTask made it; the thread is suspended */
+    TASK_STARTED,     /* Start resumed it, or an adopted thread */
+    TASK_CANCELLED    /* released before Start: the thread exits at once */
+};
+
+/* Reservations above this are refused as if the address space ran out; no
+ * managed thread needs a gigabyte of stack, and a 64-bit process would
+ * otherwise grant it. */
+#define HT_MAX_STACK (1u << 30)
+
+DWORD ht__tls_task = TLS_OUT_OF_INDEXES;
+DWORD ht__tls_affinity = TLS_OUT_OF_INDEXES;
+
+/* The registry: every task object alive, for statistics and for unloading.
+ * Taken only when a task is born or freed and when statistics are read,
+ * never on a transition and never across a wait. */
+static CRITICAL_SECTION registry_lock;
+static LIST_ENTRY registry = { &registry, &registry };
+static LONG live_tasks;
+static LONG64 next_task_id;
+
+static inline struct host_task *impl_from_IHostTask(IHostTask *iface)
+{
+    return CONTAINING_RECORD(iface, struct host_task, IHostTask_iface);
+}
+
+void ht__tasks_init(void)
+{
+    InitializeCriticalSection(&registry_lock);
+}
+
+static void task_destroy(struct host_task *task)
+{
+    ICLRTask *clr_task;
+
+    EnterCriticalSection(&registry_lock);
+    ht__list_remove(&task->link);
+    LeaveCriticalSection(&registry_lock);
+
+    if ((clr_task = InterlockedExchangePointer((void **)&task->clr_task, NULL)))
+        ICLRTask_Release(clr_task);
+    if (task->thread)
+        CloseHandle(task->thread);
+    if (task->alert_event)
+        CloseHandle(task->alert_event);
+    ht__task_destroy(&task->core);
+    HeapFree(GetProcessHeap(), 0, task);
+    InterlockedDecrement(&live_tasks);
+}
+
+static void task_drop_hold(struct host_task *task)
+{
+    if (!InterlockedDecrement(&task->holds))
+        task_destroy(task);
+}
+
+static HRESULT STDMETHODCALLTYPE task_QueryInterface(IHostTask *iface, REFIID riid, void **out)
+{
+    if (!out)
+        return E_POINTER;
+    *out = NULL;
+    if (!riid)
+        return E_INVALIDARG;
+
+    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IHostTask))
+        *out = iface;
+    else
+        return E_NOINTERFACE;
+
+    IHostTask_AddRef(iface);
+    return S_OK;
+}
+
+static ULONG STDMETHODCALLTYPE task_AddRef(IHostTask *iface)
+{
+    struct host_task *task = impl_from_IHostTask(iface);
+    LONG refs = InterlockedIncrement(&task->com_refs);
+
+    /* All COM references together are one hold, and one module reference. */
+    if (refs == 1)
+    {
+        InterlockedIncrement(&task->holds);
+        ht__module_addref();
+    }
+    return refs;
+}
+
+static ULONG STDMETHODCALLTYPE task_Release(IHostTask *iface)
+{
+    struct host_task *task = impl_from_IHostTask(iface);
+    LONG refs = InterlockedDecrement(&task->com_refs);
+
+    if (!refs)
+    {
+        /* Nobody can Start it any more: let the suspended thread run out. */
+        if (InterlockedCompareExchange(&task->start_state, TASK_CANCELLED, TASK_UNSTARTED)
+                == TASK_UNSTARTED)
+            ResumeThread(task->thread);
+        task_drop_hold(task);
+        /* Last: DllCanUnloadNow may answer S_OK as soon as this reaches zero. */
+        ht__module_release();
+    }
+    return refs;
+}
+
+static HRESULT STDMETHODCALLTYPE task_Start(IHostTask *iface)
+{
+    struct host_task *task = impl_from_IHostTask(iface);
+    DWORD previous;
+
+    /* Exactly once, and only for a task CreateTask made. */
+    if (InterlockedCompareExchange(&task->start_state, TASK_STARTED, TASK_UNSTARTED)
+            != TASK_UNSTARTED)
+        return HOST_E_INVALIDOPERATION;
+
+    /* ResumeThread fails only with (DWORD)-1; the previous suspend count of a
+     * CREATE_SUSPENDED thread is 1, and any count is a successful resume. */
+    previous = ResumeThread(task->thread);
+    if (previous == (DWORD)-1)
+    {
+        InterlockedExchange(&task->start_state, TASK_UNSTARTED);
+        return E_FAIL;
+    }
+    InterlockedOr(&task->flags, HT_TASK_STARTED);
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE task_Alert(IHostTask *iface)
+{
+    struct host_task *task = impl_from_IHostTask(iface);
+
+    /* Never blocks: the flag is the alert, the event only wakes a waiter.
+     * An alert on a finished task is kept and harmless. */
+    InterlockedIncrement64(&task->alerts);
+    InterlockedExchange(&task->alert_pending, 1);
+    SetEvent(task->alert_event);
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE task_Join(IHostTask *iface, DWORD milliseconds, DWORD option)
+{
+    struct host_task *task = impl_from_IHostTask(iface);
+    struct host_task *self = ht__task_current();
+
+    if (self)
+        InterlockedIncrement64(&self->joins);
+    /* A task joining itself waits for its own end: a deadlock, which the
+     * host may report unless told the wait is not in one. */
+    if (self == task && !(option & WAIT_NOTINDEADLOCK))
+        return HOST_E_DEADLOCK;
+    return ht__task_wait(task->thread, milliseconds, option);
+}
+
+static BOOL valid_priority(int priority)
+{
+    switch (priority)
+    {
+    case THREAD_PRIORITY_IDLE:
+    case THREAD_PRIORITY_LOWEST:
+    case THREAD_PRIORITY_BELOW_NORMAL:
+    case THREAD_PRIORITY_NORMAL:
+    case THREAD_PRIORITY_ABOVE_NORMAL:
+    case THREAD_PRIORITY_HIGHEST:
+    case THREAD_PRIORITY_TIME_CRITICAL:
+        return TRUE;
+    }
+    return FALSE;
+}
+
+static HRESULT STDMETHODCALLTYPE task_SetPriority(IHostTask *iface, int priority)
+{
+    struct host_task *task = impl_from_IHostTask(iface);
+
+    if (!valid_priority(priority))
+        return E_INVALIDARG;
+    /* The task's own thread, suspended or running; never the caller's. */
+    if (!SetThreadPriority(task->thread, priority))
+        return HRESULT_FROM_WIN32(GetLastError());
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE task_GetPriority(IHostTask *iface, int *priority)
+{
+    struct host_task *task = impl_from_IHostTask(iface);
+    int value;
+
+    if (!priority)
+        return E_POINTER;
+    if ((value = GetThreadPriority(task->thread)) == THREAD_PRIORITY_ERROR_RETURN)
+    {
+        *priority = THREAD_PRIORITY_NORMAL;
+        return HRESULT_FROM_WIN32(GetLastError());
+    }
+    *priority = value;
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE task_SetCLRTask(IHostTask *iface, ICLRTask *clr_task)
+{
+    struct host_task *task = impl_from_IHostTask(iface);
+    ICLRTask *previous;
+
+    /* Kept as given: the CLR's task refuses IID_IUnknown, so never QI it. */
+    if (clr_task)
+        ICLRTask_AddRef(clr_task);
+    if ((previous = InterlockedExchangePointer((void **)&task->clr_task, clr_task)))
+        ICLRTask_Release(previous);
+    return S_OK;
+}
+
+static const IHostTaskVtbl task_vtbl =
+{
+    /* IUnknown */
+    task_QueryInterface,
+    task_AddRef,
+    task_Release,
+    /* IHostTask, in IDL order */
+    task_Start,
+    task_Alert,
+    task_Join,
+    task_SetPriority,
+    task_GetPriority,
+    task_SetCLRTask,
+};
+
+/* A task object with no COM reference yet, holding one hold for its thread. */
+static struct host_task *task_alloc(void)
+{
+    struct host_task *task;
+
+    if (!(task = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*task))))
+        return NULL;
+    if (!(task->alert_event = CreateEventW(NULL, FALSE, FALSE, NULL)))
+    {
+        HeapFree(GetProcessHeap(), 0, task);
+        return NULL;
+    }
+    task->IHostTask_iface.lpVtbl = &task_vtbl;
+    task->holds = 1;
+    task->id = (UINT64)InterlockedIncrement64(&next_task_id);
+    ht__task_init(&task->core);
+    InterlockedIncrement(&live_tasks);
+
+    EnterCriticalSection(&registry_lock);
+    ht__list_insert_tail(&registry, &task->link);
+    LeaveCriticalSection(&registry_lock);
+    return task;
+}
+
+struct host_task *ht__task_adopt_current(void)
+{
+    struct host_task *task;
+    DWORD error = GetLastError();
+
+    if ((task = task_alloc()))
+    {
+        /* The pseudo-handle would name whichever thread uses it: Join and
+         * SetPriority from another thread need a real one. */
+        if (!DuplicateHandle(GetCurrentProcess(), GetCurrentThread(), GetCurrentProcess(),
+                &task->thread, 0, FALSE, DUPLICATE_SAME_ACCESS))
+        {
+            task->thread = NULL;
+            task_drop_hold(task);
+            SetLastError(error);
+            return NULL;
+        }
+        task->thread_id = GetCurrentThreadId();
+        task->start_state = TASK_STARTED;
+        task->flags = HT_TASK_ADOPTED | HT_TASK_STARTED;
+        task->affinity_depth = (LONG)(LONG_PTR)ht__tls_get(ht__tls_affinity);
+        ht__tls_set(ht__tls_task, task);
+    }
+    SetLastError(error);
+    return task;
+}
+
+/* Ends the calling thread's binding; the object lives on while referenced. */
+static void unbind_current(void)
+{
+    struct host_task *task = ht__task_current();
+
+    if (!task)
+        return;
+    ht__tls_set(ht__tls_task, NULL);
+    InterlockedOr(&task->flags, HT_TASK_ENDED);
+    task_drop_hold(task);
+}
+
+void ht__tasks_thread_detach(void)
+{
+    unbind_current();
+}
+
+static DWORD WINAPI task_thread(void *arg)
+{
+    struct host_task *task = arg;
+    HMODULE module = NULL;
+    DWORD result = 0;
+
+    /* CreateTask pinned the DLL for this thread (GetModuleHandleExW); the
+     * thread drops the pin with its last instruction in this module. */
+    GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+            (const WCHAR *)task_thread, &module);
+
+    /* Bound before the routine runs, so GetCurrentTask finds this task. */
+    ht__tls_set(ht__tls_task, task);
+    /* Resumed by Start, or by the last Release of a task never started. */
+    if (InterlockedCompareExchange(&task->start_state, TASK_STARTED, TASK_STARTED) == TASK_STARTED)
+        result = task->start(task->param);
+
+    unbind_current();
+    ht__module_release();
+    FreeLibraryAndExitThread(module, result);
+}
+
+HRESULT ht__task_create(DWORD stack_size, LPTHREAD_START_ROUTINE start, void *param,
+        IHostTask **out)
+{
+    struct host_task *task;
+    HMODULE pin;
+
+    if (!(task = task_alloc()))
+        return E_OUTOFMEMORY;
+    task->start = start;
+    task->param = param;
+    task->start_state = TASK_UNSTARTED;
+    task->flags = HT_TASK_CREATED;
+
+    /* The thread keeps the DLL mapped until its very last instruction. */
+    if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, (const WCHAR *)task_thread, &pin))
+    {
+        task_drop_hold(task);
+        return E_OUTOFMEMORY;
+    }
+    if (stack_size > HT_MAX_STACK
+            || !(task->thread = CreateThread(NULL, stack_size, task_thread, task,
+                    CREATE_SUSPENDED | STACK_SIZE_PARAM_IS_A_RESERVATION, &task->thread_id)))
+    {
+        FreeLibrary(pin);
+        task_drop_hold(task);
+        return E_OUTOFMEMORY;
+    }
+    /* The running thread counts as a module reference until it ends. */
+    ht__module_addref();
+
+    *out = &task->IHostTask_iface;
+    IHostTask_AddRef(*out);
+    return S_OK;
+}
+
+static BOOL consume_alert(struct host_task *task)
+{
+    if (!InterlockedExchange(&task->alert_pending, 0))
+        return FALSE;
+    InterlockedIncrement64(&task->interrupted_waits);
+    return TRUE;
+}
+
+static void pump_messages(void)
+{
+    MSG msg;
+
+    while (PeekMessageW(&msg, NULL, 0, 0, PM_REMOVE))
+    {
+        TranslateMessage(&msg);
+        DispatchMessageW(&msg);
+    }
+}
+
+HRESULT ht__task_wait(HANDLE handle, DWORD milliseconds, DWORD option)
+{
+    struct host_task *self = ht__task_current();
+    BOOL alertable = (option & WAIT_ALERTABLE) && self;
+    BOOL pump = (option & WAIT_MSGPUMP) != 0;
+    ULONGLONG deadline = 0, now;
+    HANDLE handles[2];
+    DWORD count = 0, alert_index = MAXDWORD, remaining = milliseconds, result;
+
+    if (alertable && consume_alert(self))
+        return HOST_E_INTERRUPTED;
+    if (handle)
+        handles[count++] = handle;
+    if (alertable)
+    {
+        alert_index = count;
+        handles[count++] = self->alert_event;
+    }
+    if (milliseconds != INFINITE)
+        deadline = GetTickCount64() + milliseconds;
+
+    for (;;)
+    {
+        if (pump)
+            result = MsgWaitForMultipleObjectsEx(count, handles, remaining, QS_ALLINPUT,
+                    MWMO_INPUTAVAILABLE);
+        else if (count)
+            result = WaitForMultipleObjectsEx(count, handles, FALSE, remaining, FALSE);
+        else
+        {
+            Sleep(remaining);
+            result = WAIT_TIMEOUT;
+        }
+
+        if (result == WAIT_TIMEOUT)
+            return handle ? HOST_E_TIMEOUT : S_OK;
+        if (result == WAIT_FAILED)
+            return HRESULT_FROM_WIN32(GetLastError());
+        if (handle && result == WAIT_OBJECT_0)
+            return S_OK;
+        if (result == WAIT_OBJECT_0 + alert_index)
+        {
+            if (consume_alert(self))
+                return HOST_E_INTERRUPTED;
+            /* An alert an earlier wait already consumed left the event set. */
+        }
+        else if (result == WAIT_OBJECT_0 + count)
+            pump_messages();
+
+        if (milliseconds != INFINITE)
+        {
+            now = GetTickCount64();
+            if (now >= deadline)
+                return handle ? HOST_E_TIMEOUT : S_OK;
+            remaining = (DWORD)(deadline - now);
+        }
+    }
+}
+
+void ht__task_stats(struct host_task *task, HT_TASK_STATS *stats)
+{
+    struct ht__task_counters counters;
+    int i, priority;
+
+    ht__task_snapshot(&task->core, &counters);
+    memset(stats, 0, sizeof(*stats));
+    stats->taskId = task->id;
+    stats->threadId = task->thread_id;
+    stats->flags = (DWORD)task->flags | (task->delay_abort ? HT_TASK_DELAY_ABORT : 0);
+    stats->depth = counters.depth;
+    stats->maxDepth = counters.max_depth;
+    for (i = 0; i < HT_TRANSITION_KINDS; i++)
+        stats->transitions[i] = counters.transitions[i];
+    for (i = 0; i < HT_IMBALANCE_KINDS; i++)
+        stats->imbalances[i] = counters.imbalances[i];
+    stats->sleeps = (UINT64)InterlockedCompareExchange64(&task->sleeps, 0, 0);
+    stats->alerts = (UINT64)InterlockedCompareExchange64(&task->alerts, 0, 0);
+    stats->interruptedWaits = (UINT64)InterlockedCompareExchange64(&task->interrupted_waits, 0, 0);
+    stats->joins = (UINT64)InterlockedCompareExchange64(&task->joins, 0, 0);
+    stats->affinityDepth = (DWORD)task->affinity_depth;
+    priority = GetThreadPriority(task->thread);
+    stats->priority = priority == THREAD_PRIORITY_ERROR_RETURN ? THREAD_PRIORITY_NORMAL : priority;
+}
+
+HRESULT ht__tasks_stats(UINT capacity, HT_TASK_STATS *stats, UINT *count)
+{
+    LIST_ENTRY *entry;
+    UINT n = 0;
+
+    EnterCriticalSection(&registry_lock);
+    for (entry = registry.Flink; entry != &registry; entry = entry->Flink, n++)
+        if (n < capacity)
+            ht__task_stats(CONTAINING_RECORD(entry, struct host_task, link), &stats[n]);
+    LeaveCriticalSection(&registry_lock);
+    *count = n;
+    return n > capacity ? S_FALSE : S_OK;
+}
+
+void ht__tasks_object_counts(ULONG *live, ULONG *bound_only)
+{
+    LIST_ENTRY *entry;
+    ULONG n = 0;
+
+    EnterCriticalSection(&registry_lock);
+    for (entry = registry.Flink; entry != &registry; entry = entry->Flink)
+        if (!CONTAINING_RECORD(entry, struct host_task, link)->com_refs)
+            n++;
+    *live = (ULONG)live_tasks;
+    LeaveCriticalSection(&registry_lock);
+    *bound_only = n;
+}
+
+void ht__tasks_process_detach(void)
+{
+    LIST_ENTRY *entry;
+    struct host_task *task;
+
+    /* FreeLibrary after DllCanUnloadNow said S_OK: no task has a COM
+     * reference or a running thread of ours, so what is left are adopted
+     * threads' bindings.  Their threads never hear of it: the TLS slot goes
+     * with the module. */
+    while ((entry = registry.Flink) != &registry)
+    {
+        task = CONTAINING_RECORD(entry, struct host_task, link);
+        task->holds = 1;
+        task_drop_hold(task);
+    }
+    DeleteCriticalSection(&registry_lock);
+}

@@ -1,0 +1,496 @@
+/*
+ * IHostTaskManager, with hosttask's IHostTaskConfig and IHostTaskStatistics
+ * on the same object.
+ *
+ * Behaviour follows the IHostTaskManager pages of dotnet/docs
+ * (docs/framework/unmanaged-api/hosting/ihosttaskmanager-*) and, where the
+ * docs are silent, what the CLR does with each result in dotnet/coreclr
+ * ef1e2ab3 src/vm (threads.cpp, hosting.cpp, corhost.cpp).  One task
+ * manager serves the process: every host control hands out the same one.
+ */
+#include "private.h"
+
+struct task_manager
+{
+    IHostTaskManager IHostTaskManager_iface;
+    IHostTaskConfig IHostTaskConfig_iface;
+    IHostTaskStatistics IHostTaskStatistics_iface;
+    LONG refcount;
+    ICLRTaskManager *clr_manager;   /* swapped atomically by SetCLRTaskManager */
+};
+
+/* The singleton.  Its 1 -> 0 edge is settled under this lock, so that
+ * ht__task_manager_get() never revives an object being freed. */
+static CRITICAL_SECTION singleton_lock;
+static struct task_manager *singleton;
+
+static inline struct task_manager *impl_from_IHostTaskManager(IHostTaskManager *iface)
+{
+    return CONTAINING_RECORD(iface, struct task_manager, IHostTaskManager_iface);
+}
+
+static inline struct task_manager *impl_from_IHostTaskConfig(IHostTaskConfig *iface)
+{
+    return CONTAINING_RECORD(iface, struct task_manager, IHostTaskConfig_iface);
+}
+
+static inline struct task_manager *impl_from_IHostTaskStatistics(IHostTaskStatistics *iface)
+{
+    return CONTAINING_RECORD(iface, struct task_manager, IHostTaskStatistics_iface);
+}
+
+static HRESULT STDMETHODCALLTYPE task_manager_QueryInterface(IHostTaskManager *iface,
+        REFIID riid, void **out)
+{
+    struct task_manager *manager = impl_from_IHostTaskManager(iface);
+
+    if (!out)
+        return E_POINTER;
+    *out = NULL;
+    if (!riid)
+        return E_INVALIDARG;
+
+    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IHostTaskManager))
+        *out = &manager->IHostTaskManager_iface;
+    else if (IsEqualIID(riid, &IID_IHostTaskConfig))
+        *out = &manager->IHostTaskConfig_iface;
+    else if (IsEqualIID(riid, &IID_IHostTaskStatistics))
+        *out = &manager->IHostTaskStatistics_iface;
+    else
+        return E_NOINTERFACE;
+
+    IUnknown_AddRef((IUnknown *)*out);
+    return S_OK;
+}
+
+static ULONG STDMETHODCALLTYPE task_manager_AddRef(IHostTaskManager *iface)
+{
+    struct task_manager *manager = impl_from_IHostTaskManager(iface);
+
+    return InterlockedIncrement(&manager->refcount);
+}
+
+static ULONG STDMETHODCALLTYPE task_manager_Release(IHostTaskManager *iface)
+{
+    struct task_manager *manager = impl_from_IHostTaskManager(iface);
+    ULONG refcount = InterlockedDecrement(&manager->refcount);
+    ICLRTaskManager *clr_manager;
+    BOOL destroy = FALSE;
+
+    if (refcount)
+        return refcount;
+
+    EnterCriticalSection(&singleton_lock);
+    if (singleton == manager && !manager->refcount)
+    {
+        singleton = NULL;
+        destroy = TRUE;
+    }
+    LeaveCriticalSection(&singleton_lock);
+    if (destroy)
+    {
+        if ((clr_manager = manager->clr_manager))
+            ICLRTaskManager_Release(clr_manager);
+        /* No caller can be inside CallNeedsHostHook without a reference. */
+        ht__hook_policy_clear();
+        atomic_store(&ht__strict, 0);
+        HeapFree(GetProcessHeap(), 0, manager);
+        /* Last: DllCanUnloadNow may answer S_OK as soon as this reaches zero. */
+        ht__module_release();
+    }
+    return 0;
+}
+
+static HRESULT STDMETHODCALLTYPE task_manager_GetCurrentTask(IHostTaskManager *iface, IHostTask **out)
+{
+    struct host_task *task;
+
+    if (!out)
+        return E_POINTER;
+    /* Adopt a thread we did not create: the CLR source notes SQL Server does. */
+    if (!(task = ht__task_current_or_adopt()))
+    {
+        *out = NULL;
+        return E_OUTOFMEMORY;
+    }
+    *out = &task->IHostTask_iface;
+    IHostTask_AddRef(*out);
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE task_manager_CreateTask(IHostTaskManager *iface,
+        DWORD stack_size, LPTHREAD_START_ROUTINE start, void *param, IHostTask **out)
+{
+    if (!out)
+        return E_POINTER;
+    *out = NULL;
+    if (!start)
+        return E_INVALIDARG;
+    return ht__task_create(stack_size, start, param, out);
+}
+
+static HRESULT STDMETHODCALLTYPE task_manager_Sleep(IHostTaskManager *iface, DWORD milliseconds,
+        DWORD option)
+{
+    struct host_task *task = ht__task_current();
+
+    if (task)
+        InterlockedIncrement64(&task->sleeps);
+    /* Unknown option bits are ignored: the CLR asserts on anything but
+     * S_OK and HOST_E_INTERRUPTED, so no option can make Sleep fail. */
+    if (!milliseconds)
+    {
+        if ((option & WAIT_ALERTABLE) && task && InterlockedExchange(&task->alert_pending, 0))
+        {
+            InterlockedIncrement64(&task->interrupted_waits);
+            return HOST_E_INTERRUPTED;
+        }
+        SwitchToThread();
+        return S_OK;
+    }
+    return ht__task_wait(NULL, milliseconds, option) == HOST_E_INTERRUPTED ? HOST_E_INTERRUPTED : S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE task_manager_SwitchToTask(IHostTaskManager *iface, DWORD option)
+{
+    SwitchToThread();
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE task_manager_SetUILocale(IHostTaskManager *iface, LCID lcid)
+{
+    LANGID language = LANGIDFROMLCID(lcid);
+
+    if (!IsValidLocale(lcid, LCID_SUPPORTED))
+        return E_INVALIDARG;
+    if (SetThreadUILanguage(language) != language)
+        return E_FAIL;
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE task_manager_SetLocale(IHostTaskManager *iface, LCID lcid)
+{
+    if (!IsValidLocale(lcid, LCID_SUPPORTED))
+        return E_INVALIDARG;
+    if (!SetThreadLocale(lcid))
+        return HRESULT_FROM_WIN32(GetLastError());
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE task_manager_CallNeedsHostHook(IHostTaskManager *iface,
+        SIZE_T target, BOOL *needs_hook)
+{
+    if (!needs_hook)
+        return E_POINTER;
+    *needs_hook = ht__call_needs_hook(target);
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE task_manager_LeaveRuntime(IHostTaskManager *iface, SIZE_T target)
+{
+    struct host_task *task = ht__task_current_or_adopt();
+
+    if (!task)
+        return E_OUTOFMEMORY;
+    switch (ht__leave_runtime(&task->core))
+    {
+    case HT_OK:
+        return S_OK;
+    case HT_E_NOMEM:
+        return E_OUTOFMEMORY;
+    default:
+        return HOST_E_INVALIDOPERATION;
+    }
+}
+
+static HRESULT STDMETHODCALLTYPE task_manager_EnterRuntime(IHostTaskManager *iface)
+{
+    struct host_task *task = ht__task_current_or_adopt();
+
+    /* The native call has already returned: failing now only throws into
+     * managed code, so only strict mode refuses. */
+    if (!task)
+        return S_OK;
+    return ht__enter_runtime(&task->core) == HT_E_STATE ? HOST_E_INVALIDOPERATION : S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE task_manager_ReverseLeaveRuntime(IHostTaskManager *iface)
+{
+    struct host_task *task = ht__task_current_or_adopt();
+
+    /* Exactly S_OK: the CLR throws on anything else, even S_FALSE. */
+    if (!task)
+        return S_OK;
+    return ht__reverse_leave_runtime(&task->core) == HT_E_STATE ? HOST_E_INVALIDOPERATION : S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE task_manager_ReverseEnterRuntime(IHostTaskManager *iface)
+{
+    struct host_task *task = ht__task_current_or_adopt();
+
+    /* At the nesting limit the call is counted (HT_STAT_NESTING_LIMIT) and
+     * let through: the CLR would throw on anything but S_OK. */
+    if (!task)
+        return S_OK;
+    return ht__reverse_enter_runtime(&task->core) == HT_E_STATE ? HOST_E_INVALIDOPERATION : S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE task_manager_BeginDelayAbort(IHostTaskManager *iface)
+{
+    struct host_task *task = ht__task_current_or_adopt();
+
+    if (!task)
+        return E_OUTOFMEMORY;
+    /* Not nestable (docs): a second Begin is refused and changes nothing. */
+    return InterlockedCompareExchange(&task->delay_abort, 1, 0) ? E_UNEXPECTED : S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE task_manager_EndDelayAbort(IHostTaskManager *iface)
+{
+    struct host_task *task = ht__task_current();
+
+    if (!task)
+        return E_UNEXPECTED;
+    return InterlockedCompareExchange(&task->delay_abort, 0, 1) == 1 ? S_OK : E_UNEXPECTED;
+}
+
+static void set_affinity_depth(LONG_PTR depth)
+{
+    struct host_task *task = ht__task_current();
+
+    ht__tls_set(ht__tls_affinity, (void *)depth);
+    if (task)
+        InterlockedExchange(&task->affinity_depth, (LONG)depth);
+}
+
+static HRESULT STDMETHODCALLTYPE task_manager_BeginThreadAffinity(IHostTaskManager *iface)
+{
+    /* A depth in the thread's own TLS slot: works on threads with no task,
+     * takes no lock and allocates nothing.  The CLR nests these. */
+    set_affinity_depth((LONG_PTR)ht__tls_get(ht__tls_affinity) + 1);
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE task_manager_EndThreadAffinity(IHostTaskManager *iface)
+{
+    LONG_PTR depth = (LONG_PTR)ht__tls_get(ht__tls_affinity);
+
+    if (!depth)
+        return E_UNEXPECTED;
+    set_affinity_depth(depth - 1);
+    return S_OK;
+}
+
+/* Stack guarantees are real: the thread's own SetThreadStackGuarantee, so
+ * that the CLR's request takes effect on the thread it runs on. */
+static HRESULT STDMETHODCALLTYPE task_manager_SetStackGuarantee(IHostTaskManager *iface, ULONG guarantee)
+{
+    ULONG value = guarantee;
+
+    if (!SetThreadStackGuarantee(&value))
+        return HRESULT_FROM_WIN32(GetLastError());
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE task_manager_GetStackGuarantee(IHostTaskManager *iface, ULONG *guarantee)
+{
+    ULONG value = 0;
+
+    if (!guarantee)
+        return E_POINTER;
+    /* Zero asks for the current value without changing it. */
+    if (!SetThreadStackGuarantee(&value))
+    {
+        *guarantee = 0;
+        return HRESULT_FROM_WIN32(GetLastError());
+    }
+    *guarantee = value;
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE task_manager_SetCLRTaskManager(IHostTaskManager *iface,
+        ICLRTaskManager *clr_manager)
+{
+    struct task_manager *manager = impl_from_IHostTaskManager(iface);
+    ICLRTaskManager *previous;
+
+    if (clr_manager)
+        ICLRTaskManager_AddRef(clr_manager);
+    if ((previous = InterlockedExchangePointer((void **)&manager->clr_manager, clr_manager)))
+        ICLRTaskManager_Release(previous);
+    return S_OK;
+}
+
+static const IHostTaskManagerVtbl task_manager_vtbl =
+{
+    /* IUnknown */
+    task_manager_QueryInterface,
+    task_manager_AddRef,
+    task_manager_Release,
+    /* IHostTaskManager, in IDL order */
+    task_manager_GetCurrentTask,
+    task_manager_CreateTask,
+    task_manager_Sleep,
+    task_manager_SwitchToTask,
+    task_manager_SetUILocale,
+    task_manager_SetLocale,
+    task_manager_CallNeedsHostHook,
+    task_manager_LeaveRuntime,
+    task_manager_EnterRuntime,
+    task_manager_ReverseLeaveRuntime,
+    task_manager_ReverseEnterRuntime,
+    task_manager_BeginDelayAbort,
+    task_manager_EndDelayAbort,
+    task_manager_BeginThreadAffinity,
+    task_manager_EndThreadAffinity,
+    task_manager_SetStackGuarantee,
+    task_manager_GetStackGuarantee,
+    task_manager_SetCLRTaskManager,
+};
+
+/* ---- IHostTaskConfig ---- */
+
+static HRESULT STDMETHODCALLTYPE config_QueryInterface(IHostTaskConfig *iface, REFIID riid, void **out)
+{
+    return task_manager_QueryInterface(&impl_from_IHostTaskConfig(iface)->IHostTaskManager_iface, riid, out);
+}
+
+static ULONG STDMETHODCALLTYPE config_AddRef(IHostTaskConfig *iface)
+{
+    return task_manager_AddRef(&impl_from_IHostTaskConfig(iface)->IHostTaskManager_iface);
+}
+
+static ULONG STDMETHODCALLTYPE config_Release(IHostTaskConfig *iface)
+{
+    return task_manager_Release(&impl_from_IHostTaskConfig(iface)->IHostTaskManager_iface);
+}
+
+static HRESULT STDMETHODCALLTYPE config_SetStrict(IHostTaskConfig *iface, BOOL strict)
+{
+    atomic_store(&ht__strict, strict ? 1 : 0);
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE config_GetStrict(IHostTaskConfig *iface, BOOL *strict)
+{
+    if (!strict)
+        return E_POINTER;
+    *strict = atomic_load(&ht__strict) ? TRUE : FALSE;
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE config_SetHookPolicy(IHostTaskConfig *iface, BOOL default_needs_hook,
+        UINT count, const SIZE_T *targets)
+{
+    if (count && !targets)
+        return E_POINTER;
+    return ht__hook_policy_set(default_needs_hook, targets, count) == HT_OK ? S_OK : E_OUTOFMEMORY;
+}
+
+static const IHostTaskConfigVtbl config_vtbl =
+{
+    config_QueryInterface,
+    config_AddRef,
+    config_Release,
+    config_SetStrict,
+    config_GetStrict,
+    config_SetHookPolicy,
+};
+
+/* ---- IHostTaskStatistics ---- */
+
+static HRESULT STDMETHODCALLTYPE statistics_QueryInterface(IHostTaskStatistics *iface, REFIID riid, void **out)
+{
+    return task_manager_QueryInterface(&impl_from_IHostTaskStatistics(iface)->IHostTaskManager_iface, riid, out);
+}
+
+static ULONG STDMETHODCALLTYPE statistics_AddRef(IHostTaskStatistics *iface)
+{
+    return task_manager_AddRef(&impl_from_IHostTaskStatistics(iface)->IHostTaskManager_iface);
+}
+
+static ULONG STDMETHODCALLTYPE statistics_Release(IHostTaskStatistics *iface)
+{
+    return task_manager_Release(&impl_from_IHostTaskStatistics(iface)->IHostTaskManager_iface);
+}
+
+static HRESULT STDMETHODCALLTYPE statistics_GetTaskStats(IHostTaskStatistics *iface, UINT capacity,
+        HT_TASK_STATS *stats, UINT *count)
+{
+    if (!count)
+        return E_POINTER;
+    *count = 0;
+    if (capacity && !stats)
+        return E_POINTER;
+    return ht__tasks_stats(capacity, stats, count);
+}
+
+static HRESULT STDMETHODCALLTYPE statistics_GetCurrentTaskStats(IHostTaskStatistics *iface, HT_TASK_STATS *stats)
+{
+    struct host_task *task;
+
+    if (!stats)
+        return E_POINTER;
+    if (!(task = ht__task_current_or_adopt()))
+        return E_OUTOFMEMORY;
+    ht__task_stats(task, stats);
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE statistics_GetObjectCounts(IHostTaskStatistics *iface, ULONG *live,
+        ULONG *bound_only)
+{
+    ULONG a, b;
+
+    if (!live || !bound_only)
+    {
+        if (live)
+            *live = 0;
+        if (bound_only)
+            *bound_only = 0;
+        return E_POINTER;
+    }
+    ht__tasks_object_counts(&a, &b);
+    *live = a;
+    *bound_only = b;
+    return S_OK;
+}
+
+static const IHostTaskStatisticsVtbl statistics_vtbl =
+{
+    statistics_QueryInterface,
+    statistics_AddRef,
+    statistics_Release,
+    statistics_GetTaskStats,
+    statistics_GetCurrentTaskStats,
+    statistics_GetObjectCounts,
+};
+
+void ht__task_manager_init(void)
+{
+    InitializeCriticalSection(&singleton_lock);
+}
+
+HRESULT ht__task_manager_get(IHostTaskManager **out)
+{
+    struct task_manager *manager;
+
+    *out = NULL;
+    EnterCriticalSection(&singleton_lock);
+    if ((manager = singleton))
+        task_manager_AddRef(&manager->IHostTaskManager_iface);
+    else if ((manager = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*manager))))
+    {
+        manager->IHostTaskManager_iface.lpVtbl = &task_manager_vtbl;
+        manager->IHostTaskConfig_iface.lpVtbl = &config_vtbl;
+        manager->IHostTaskStatistics_iface.lpVtbl = &statistics_vtbl;
+        manager->refcount = 1;
+        ht__module_addref();
+        singleton = manager;
+    }
+    LeaveCriticalSection(&singleton_lock);
+    if (!manager)
+        return E_OUTOFMEMORY;
+    *out = &manager->IHostTaskManager_iface;
+    return S_OK;
+}

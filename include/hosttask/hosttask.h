@@ -1,0 +1,133 @@
+/*
+ * hosttask: the public C API.
+ *
+ * hosttask.dll is an in-process COM server that implements the .NET
+ * Framework task-hosting interfaces (IHostControl, IHostTaskManager,
+ * IHostTask).  A CLR host gets its IHostControl either through COM
+ * (CoCreateInstance of CLSID_HostTaskControl, "HostTask.HostControl") or,
+ * without registration, with ht_create_host_control() below, and passes it
+ * to ICLRRuntimeHost::SetHostControl before ICLRRuntimeHost::Start.
+ *
+ * The DLL exports only the four Dll* entry points.  Everything else here
+ * is inline code over hosttask's own interfaces, IHostTaskConfig and
+ * IHostTaskStatistics, which the task manager answers to QueryInterface.
+ * Link with libhosttask.dll.a (for DllGetClassObject), ole32 and uuid.
+ * Works from C (no COBJMACROS needed) and from C++.
+ */
+#ifndef HOSTTASK_HOSTTASK_H
+#define HOSTTASK_HOSTTASK_H
+
+#include <windows.h>
+#include <ole2.h>
+#include <corerror.h>
+
+#include "mscoree_tasks.h"
+#include "hosttask_iface.h"
+#include "hosttask_classes.h"
+
+#ifdef __cplusplus
+#define HT_CALL(obj, method, ...) ((obj)->method(__VA_ARGS__))
+#define HT_CALL0(obj, method) ((obj)->method())
+#define HT_REF(guid) (guid)
+extern "C" {
+#else
+#define HT_CALL(obj, method, ...) ((obj)->lpVtbl->method((obj), __VA_ARGS__))
+#define HT_CALL0(obj, method) ((obj)->lpVtbl->method(obj))
+#define HT_REF(guid) (&(guid))
+#endif
+
+/* Creates a host control straight from the linked hosttask.dll, with no
+ * registry involved.  *out receives one reference. */
+static inline HRESULT ht_create_host_control(IHostControl **out)
+{
+    IClassFactory *factory;
+    HRESULT hr;
+
+    if (!out)
+        return E_POINTER;
+    *out = NULL;
+    hr = DllGetClassObject(HT_REF(CLSID_HostTaskControl), HT_REF(IID_IClassFactory), (void **)&factory);
+    if (FAILED(hr))
+        return hr;
+    hr = HT_CALL(factory, CreateInstance, NULL, HT_REF(IID_IHostControl), (void **)out);
+    HT_CALL0(factory, Release);
+    return hr;
+}
+
+/* The task manager of a host control, as any of its interfaces
+ * (IID_IHostTaskManager, IID_IHostTaskConfig, IID_IHostTaskStatistics). */
+static inline HRESULT ht_get_manager_interface(IHostControl *control, REFIID riid, void **out)
+{
+    IHostTaskManager *manager;
+    HRESULT hr;
+
+    if (!out)
+        return E_POINTER;
+    *out = NULL;
+    if (!control)
+        return E_INVALIDARG;
+    hr = HT_CALL(control, GetHostManager, HT_REF(IID_IHostTaskManager), (void **)&manager);
+    if (FAILED(hr))
+        return hr;
+    hr = HT_CALL(manager, QueryInterface, riid, out);
+    HT_CALL0(manager, Release);
+    return hr;
+}
+
+/* Strict mode: an unbalanced transition (EnterRuntime with no LeaveRuntime
+ * open, ReverseLeaveRuntime with no ReverseEnterRuntime open, or one that
+ * would skip the other kind's open frames) returns HOST_E_INVALIDOPERATION
+ * and leaves the nesting as it was.  Off by default, because the CLR itself
+ * makes unmatched calls on threads born in native code.  Process-wide. */
+static inline HRESULT ht_set_strict(IHostControl *control, BOOL strict)
+{
+    IHostTaskConfig *config;
+    HRESULT hr = ht_get_manager_interface(control, HT_REF(IID_IHostTaskConfig), (void **)&config);
+
+    if (FAILED(hr))
+        return hr;
+    hr = HT_CALL(config, SetStrict, strict);
+    HT_CALL0(config, Release);
+    return hr;
+}
+
+/* CallNeedsHostHook policy: every target gets default_needs_hook, except
+ * the count addresses in targets, which get the opposite.  The default
+ * policy wraps every call (TRUE, no exceptions).  Lookups are lock-free. */
+static inline HRESULT ht_set_hook_policy(IHostControl *control, BOOL default_needs_hook,
+        UINT count, const SIZE_T *targets)
+{
+    IHostTaskConfig *config;
+    HRESULT hr = ht_get_manager_interface(control, HT_REF(IID_IHostTaskConfig), (void **)&config);
+
+    if (FAILED(hr))
+        return hr;
+    hr = HT_CALL(config, SetHookPolicy, default_needs_hook, count, targets);
+    HT_CALL0(config, Release);
+    return hr;
+}
+
+/* Copies the counters of up to capacity live tasks, each one consistent,
+ * without stopping any task.  *count receives the number of live tasks;
+ * S_FALSE when that is more than capacity. */
+static inline HRESULT ht_get_task_stats(IHostControl *control, UINT capacity, HT_TASK_STATS *stats,
+        UINT *count)
+{
+    IHostTaskStatistics *statistics;
+    HRESULT hr;
+
+    if (count)
+        *count = 0;
+    hr = ht_get_manager_interface(control, HT_REF(IID_IHostTaskStatistics), (void **)&statistics);
+    if (FAILED(hr))
+        return hr;
+    hr = HT_CALL(statistics, GetTaskStats, capacity, stats, count);
+    HT_CALL0(statistics, Release);
+    return hr;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HOSTTASK_HOSTTASK_H */

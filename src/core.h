@@ -1,0 +1,240 @@
+/*
+ * The portable core of hosttask: per-task transition state and counters.
+ *
+ * Plain C11, no Windows headers.  The COM layer (com/) finds the calling
+ * thread's task through thread-local storage and hands it to the functions
+ * here; the native build (Linux) does the same with _Thread_local in its
+ * tests.  Nothing in this file takes a lock: a task's state is written only
+ * by the thread that owns the task, and read by others only through
+ * ht__task_snapshot(), which never stops the writer.
+ */
+#ifndef HOSTTASK_CORE_H
+#define HOSTTASK_CORE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Results of core operations; the COM layer maps them to HRESULTs. */
+typedef enum ht__status
+{
+    HT_OK = 0,
+    HT_E_STATE,   /* refused: wrong state (strict mode, unbalanced call) */
+    HT_E_NOMEM    /* refused: the nesting could not grow */
+} ht__status;
+
+/* The four transitions, in the order the counters keep them. */
+enum ht__transition
+{
+    HT_LEAVE,           /* LeaveRuntime: managed code calls out to native */
+    HT_ENTER,           /* EnterRuntime: the native call returned */
+    HT_REVERSE_ENTER,   /* ReverseEnterRuntime: native code calls into managed */
+    HT_REVERSE_LEAVE,   /* ReverseLeaveRuntime: back to the native caller */
+    HT_TRANSITION_KINDS
+};
+
+/* Imbalances the default (lenient) mode absorbs and counts. */
+enum ht__imbalance
+{
+    HT_UNMATCHED_ENTER,          /* EnterRuntime with no LeaveRuntime open at all */
+    HT_UNMATCHED_REVERSE_LEAVE,  /* ReverseLeaveRuntime with no ReverseEnterRuntime open */
+    HT_UNCLOSED_LEAVE,           /* LeaveRuntime frames a ReverseLeaveRuntime had to discard */
+    HT_UNCLOSED_REVERSE_ENTER,   /* ReverseEnterRuntime frames an EnterRuntime had to discard */
+    HT_NESTING_LIMIT,            /* an opening call refused at HT_MAX_FRAMES */
+    HT_IMBALANCE_KINDS
+};
+
+/* A frame is a run of opening calls of one kind, run-length encoded as
+ * count << 1 | kind, so that a stream of unmatched calls of one kind costs
+ * one frame, not one per call.  Only alternating nesting (P/Invoke, callback,
+ * P/Invoke, ...) takes new frames, and a real thread runs out of stack long
+ * before it could nest HT_MAX_FRAMES times. */
+#define HT_FRAME_OUT 0u   /* opened by LeaveRuntime, closed by EnterRuntime */
+#define HT_FRAME_IN 1u    /* opened by ReverseEnterRuntime, closed by ReverseLeaveRuntime */
+#define HT_INLINE_FRAMES 4
+#define HT_MAX_FRAMES 65536u
+#define HT_FRAME_MAX_COUNT 0x7fffffffu
+
+/* Global switches, read on the imbalanced (slow) paths only. */
+extern atomic_int ht__strict;
+
+struct ht__task
+{
+    /* Even while the state is stable, odd while the owner updates it. */
+    atomic_uint seq;
+    uint32_t nframes;
+    uint32_t capacity;
+    uint32_t *frames;
+    uint32_t inline_frames[HT_INLINE_FRAMES];
+    /* Written by the owner only; atomic so that snapshots read them without
+     * a data race.  Relaxed accesses compile to plain moves. */
+    atomic_uint_fast64_t depth;
+    atomic_uint_fast64_t max_depth;
+    atomic_uint_fast64_t transitions[HT_TRANSITION_KINDS];
+    atomic_uint_fast64_t imbalances[HT_IMBALANCE_KINDS];
+};
+
+/* A consistent copy of one task's counters. */
+struct ht__task_counters
+{
+    uint64_t depth;
+    uint64_t max_depth;
+    uint64_t transitions[HT_TRANSITION_KINDS];
+    uint64_t imbalances[HT_IMBALANCE_KINDS];
+};
+
+void ht__task_init(struct ht__task *task);
+void ht__task_destroy(struct ht__task *task);
+void ht__task_snapshot(const struct ht__task *task, struct ht__task_counters *out);
+
+/* Slow paths of the inline functions below. */
+ht__status ht__task_open_slow(struct ht__task *task, unsigned int kind, enum ht__transition what);
+ht__status ht__task_close_slow(struct ht__task *task, unsigned int kind, enum ht__transition what);
+
+/* Supplied by the platform layer: give up the processor briefly. */
+void ht__platform_yield(void);
+
+#define HT_LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+#define HT_STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
+/* Single writer, so no read-modify-write instruction is needed. */
+#define HT_BUMP(x, n) HT_STORE(x, HT_LOAD(x) + (n))
+
+static inline void ht__task_write_begin(struct ht__task *task)
+{
+    unsigned int seq = atomic_load_explicit(&task->seq, memory_order_relaxed);
+
+    atomic_store_explicit(&task->seq, seq + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+}
+
+static inline void ht__task_write_end(struct ht__task *task)
+{
+    unsigned int seq = atomic_load_explicit(&task->seq, memory_order_relaxed);
+
+    atomic_store_explicit(&task->seq, seq + 1, memory_order_release);
+}
+
+/* Opens a frame: LeaveRuntime (HT_FRAME_OUT) or ReverseEnterRuntime (HT_FRAME_IN). */
+static inline ht__status ht__task_open(struct ht__task *task, unsigned int kind,
+        enum ht__transition what)
+{
+    uint32_t n = task->nframes;
+    uint64_t depth;
+
+    if (n && (task->frames[n - 1] & 1u) == kind && (task->frames[n - 1] >> 1) < HT_FRAME_MAX_COUNT)
+        task->frames[n - 1] += 2;
+    else if (n < task->capacity)
+    {
+        task->frames[n] = 2u | kind;
+        task->nframes = n + 1;
+    }
+    else
+        return ht__task_open_slow(task, kind, what);
+
+    ht__task_write_begin(task);
+    depth = HT_LOAD(task->depth) + 1;
+    HT_STORE(task->depth, depth);
+    if (depth > HT_LOAD(task->max_depth))
+        HT_STORE(task->max_depth, depth);
+    HT_BUMP(task->transitions[what], 1);
+    ht__task_write_end(task);
+    return HT_OK;
+}
+
+/* Closes the innermost frame: EnterRuntime (HT_FRAME_OUT) or ReverseLeaveRuntime (HT_FRAME_IN). */
+static inline ht__status ht__task_close(struct ht__task *task, unsigned int kind,
+        enum ht__transition what)
+{
+    uint32_t n = task->nframes;
+
+    if (!n || (task->frames[n - 1] & 1u) != kind)
+        return ht__task_close_slow(task, kind, what);
+    if ((task->frames[n - 1] -= 2) < 2)
+        task->nframes = n - 1;
+
+    ht__task_write_begin(task);
+    HT_STORE(task->depth, HT_LOAD(task->depth) - 1);
+    HT_BUMP(task->transitions[what], 1);
+    ht__task_write_end(task);
+    return HT_OK;
+}
+
+static inline ht__status ht__leave_runtime(struct ht__task *task)
+{
+    return ht__task_open(task, HT_FRAME_OUT, HT_LEAVE);
+}
+
+static inline ht__status ht__enter_runtime(struct ht__task *task)
+{
+    return ht__task_close(task, HT_FRAME_OUT, HT_ENTER);
+}
+
+static inline ht__status ht__reverse_enter_runtime(struct ht__task *task)
+{
+    return ht__task_open(task, HT_FRAME_IN, HT_REVERSE_ENTER);
+}
+
+static inline ht__status ht__reverse_leave_runtime(struct ht__task *task)
+{
+    return ht__task_close(task, HT_FRAME_IN, HT_REVERSE_LEAVE);
+}
+
+/* ---- CallNeedsHostHook policy ---- */
+
+/* An immutable open-addressing set of targets that get the opposite of the
+ * default answer.  Readers load the current policy with one acquire load
+ * and never write; a new policy replaces the old one atomically, and old
+ * ones are kept until ht__hook_policy_clear(), because a reader may still
+ * be looking at one.  Policies change at start-up, not per call. */
+struct ht__hook_policy
+{
+    struct ht__hook_policy *retired;
+    int default_needs_hook;
+    int zero_listed;
+    size_t count;
+    size_t mask;    /* slots - 1, or 0 for an empty list */
+    size_t slots[];
+};
+
+extern _Atomic(struct ht__hook_policy *) ht__hook_policy_current;
+
+ht__status ht__hook_policy_set(int default_needs_hook, const size_t *targets, size_t count);
+/* Frees every policy, current and retired.  Only when no reader can run. */
+void ht__hook_policy_clear(void);
+
+static inline size_t ht__hook_hash(size_t target)
+{
+    uint64_t h = (uint64_t)target * 0x9E3779B97F4A7C15ull;
+
+    return (size_t)(h >> 32);
+}
+
+/* TRUE when calls to target must be wrapped in LeaveRuntime/EnterRuntime. */
+static inline int ht__call_needs_hook(size_t target)
+{
+    const struct ht__hook_policy *policy =
+            atomic_load_explicit(&ht__hook_policy_current, memory_order_acquire);
+    size_t i, slot;
+
+    if (!policy)
+        return 1;
+    if (!target)
+        return policy->zero_listed ? !policy->default_needs_hook : policy->default_needs_hook;
+    if (policy->mask)
+    {
+        for (i = ht__hook_hash(target) & policy->mask; (slot = policy->slots[i]); i = (i + 1) & policy->mask)
+            if (slot == target)
+                return !policy->default_needs_hook;
+    }
+    return policy->default_needs_hook;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HOSTTASK_CORE_H */
