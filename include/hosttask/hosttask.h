@@ -11,7 +11,7 @@
  * The DLL exports only the four Dll* entry points.  Everything else here
  * is inline code over hosttask's own interfaces, IHostTaskConfig and
  * IHostTaskStatistics, which the task manager answers to QueryInterface.
- * Link with libhosttask.dll.a (for DllGetClassObject), ole32 and uuid.
+ * Link with libhosttask_guids.a (the IIDs and the CLSID), ole32 and uuid.
  * Works from C (no COBJMACROS needed) and from C++.
  */
 #ifndef HOSTTASK_HOSTTASK_H
@@ -36,22 +36,38 @@ extern "C" {
 #define HT_REF(guid) (&(guid))
 #endif
 
-/* Creates a host control straight from the linked hosttask.dll, with no
- * registry involved.  *out receives one reference. */
-static inline HRESULT ht_create_host_control(IHostControl **out)
+/* Loads hosttask.dll (path, or "hosttask.dll" on the DLL search path when
+ * path is NULL) and creates a host control from it with no registry
+ * involved: registration-free use.  The DLL stays loaded for the rest of
+ * the process, as if it were imported.  *out receives one reference. */
+static inline HRESULT ht_create_host_control_from(const WCHAR *path, IHostControl **out)
 {
+    LPFNGETCLASSOBJECT get_class_object;
     IClassFactory *factory;
+    HMODULE module;
     HRESULT hr;
 
     if (!out)
         return E_POINTER;
     *out = NULL;
-    hr = DllGetClassObject(HT_REF(CLSID_HostTaskControl), HT_REF(IID_IClassFactory), (void **)&factory);
+    if (!(module = LoadLibraryW(path ? path : L"hosttask.dll")))
+        return HRESULT_FROM_WIN32(GetLastError());
+    /* Through GetProcAddress, not an import: ole32 and oleaut32 export a
+     * DllGetClassObject of their own, and link order would pick one. */
+    get_class_object = (LPFNGETCLASSOBJECT)(void (*)(void))GetProcAddress(module, "DllGetClassObject");
+    if (!get_class_object)
+        return HRESULT_FROM_WIN32(GetLastError());
+    hr = get_class_object(HT_REF(CLSID_HostTaskControl), HT_REF(IID_IClassFactory), (void **)&factory);
     if (FAILED(hr))
         return hr;
     hr = HT_CALL(factory, CreateInstance, NULL, HT_REF(IID_IHostControl), (void **)out);
     HT_CALL0(factory, Release);
     return hr;
+}
+
+static inline HRESULT ht_create_host_control(IHostControl **out)
+{
+    return ht_create_host_control_from(NULL, out);
 }
 
 /* The task manager of a host control, as any of its interfaces

@@ -1,0 +1,252 @@
+/*
+ * The portable core: transition nesting, imbalance handling, strict mode,
+ * the nesting limit, snapshots and the CallNeedsHostHook policy.  Builds
+ * natively (Linux) and for Windows (run under Wine).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "core.h"
+
+static struct ht__task_counters counters_of(struct ht__task *task)
+{
+    struct ht__task_counters c;
+
+    ht__task_snapshot(task, &c);
+    return c;
+}
+
+static void test_balanced_nesting(void **state)
+{
+    struct ht__task task;
+    struct ht__task_counters c;
+
+    ht__task_init(&task);
+    /* A P/Invoke whose native code calls back into managed code, which
+     * makes another P/Invoke: the CLR's nesting around a callback. */
+    assert_int_equal(ht__leave_runtime(&task), HT_OK);
+    assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
+    assert_int_equal(ht__leave_runtime(&task), HT_OK);
+    c = counters_of(&task);
+    assert_int_equal(c.depth, 3);
+    assert_int_equal(task.nframes, 3);
+    assert_int_equal(ht__enter_runtime(&task), HT_OK);
+    assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
+    assert_int_equal(ht__enter_runtime(&task), HT_OK);
+
+    c = counters_of(&task);
+    assert_int_equal(c.depth, 0);
+    assert_int_equal(c.max_depth, 3);
+    assert_int_equal(c.transitions[HT_LEAVE], 2);
+    assert_int_equal(c.transitions[HT_ENTER], 2);
+    assert_int_equal(c.transitions[HT_REVERSE_ENTER], 1);
+    assert_int_equal(c.transitions[HT_REVERSE_LEAVE], 1);
+    for (int i = 0; i < HT_IMBALANCE_KINDS; i++)
+        assert_int_equal(c.imbalances[i], 0);
+    assert_int_equal(task.nframes, 0);
+    ht__task_destroy(&task);
+}
+
+static void test_deep_nesting_grows(void **state)
+{
+    struct ht__task task;
+    struct ht__task_counters c;
+    int i;
+
+    ht__task_init(&task);
+    /* 10,000 alternations: far past the inline frames, no small limit. */
+    for (i = 0; i < 5000; i++)
+    {
+        assert_int_equal(ht__leave_runtime(&task), HT_OK);
+        assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
+    }
+    assert_int_equal(task.nframes, 10000);
+    assert_true(task.capacity >= 10000);
+    for (i = 0; i < 5000; i++)
+    {
+        assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
+        assert_int_equal(ht__enter_runtime(&task), HT_OK);
+    }
+    c = counters_of(&task);
+    assert_int_equal(c.depth, 0);
+    assert_int_equal(c.max_depth, 10000);
+    assert_int_equal(c.imbalances[HT_NESTING_LIMIT], 0);
+    ht__task_destroy(&task);
+}
+
+static void test_same_kind_runs_take_one_frame(void **state)
+{
+    struct ht__task task;
+    int i;
+
+    ht__task_init(&task);
+    /* A native-born thread whose ReverseLeaveRuntime calls never come:
+     * a million unmatched opens cost one frame, not a million. */
+    for (i = 0; i < 1000000; i++)
+        assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
+    assert_int_equal(task.nframes, 1);
+    assert_ptr_equal(task.frames, task.inline_frames);
+    assert_int_equal(counters_of(&task).depth, 1000000);
+    for (i = 0; i < 1000000; i++)
+        assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
+    assert_int_equal(task.nframes, 0);
+    ht__task_destroy(&task);
+}
+
+static void test_unmatched_close_is_counted(void **state)
+{
+    struct ht__task task;
+    struct ht__task_counters c;
+
+    ht__task_init(&task);
+    /* Nothing open: the call is absorbed, counted, and changes nothing. */
+    assert_int_equal(ht__enter_runtime(&task), HT_OK);
+    assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
+    assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
+    c = counters_of(&task);
+    assert_int_equal(c.imbalances[HT_UNMATCHED_ENTER], 1);
+    assert_int_equal(c.imbalances[HT_UNMATCHED_REVERSE_LEAVE], 2);
+    assert_int_equal(c.transitions[HT_ENTER], 0);
+    assert_int_equal(c.transitions[HT_REVERSE_LEAVE], 0);
+    assert_int_equal(c.depth, 0);
+    assert_int_equal(task.nframes, 0);
+
+    /* Only the other kind open: a ReverseLeaveRuntime cannot close a
+     * LeaveRuntime frame, so the frame stays. */
+    assert_int_equal(ht__leave_runtime(&task), HT_OK);
+    assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
+    c = counters_of(&task);
+    assert_int_equal(c.imbalances[HT_UNMATCHED_REVERSE_LEAVE], 3);
+    assert_int_equal(c.depth, 1);
+    assert_int_equal(ht__enter_runtime(&task), HT_OK);
+    assert_int_equal(counters_of(&task).depth, 0);
+    ht__task_destroy(&task);
+}
+
+static void test_skipped_frames_are_discarded(void **state)
+{
+    struct ht__task task;
+    struct ht__task_counters c;
+
+    ht__task_init(&task);
+    /* Leave, then two callbacks whose ReverseLeaveRuntime never came; the
+     * EnterRuntime closes the Leave and discards the two reverse frames. */
+    assert_int_equal(ht__leave_runtime(&task), HT_OK);
+    assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
+    assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
+    assert_int_equal(ht__enter_runtime(&task), HT_OK);
+    c = counters_of(&task);
+    assert_int_equal(c.depth, 0);
+    assert_int_equal(c.imbalances[HT_UNCLOSED_REVERSE_ENTER], 2);
+    assert_int_equal(c.transitions[HT_ENTER], 1);
+    assert_int_equal(task.nframes, 0);
+
+    /* The mirror image: ReverseLeaveRuntime discards an open Leave. */
+    assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
+    assert_int_equal(ht__leave_runtime(&task), HT_OK);
+    assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
+    c = counters_of(&task);
+    assert_int_equal(c.depth, 0);
+    assert_int_equal(c.imbalances[HT_UNCLOSED_LEAVE], 1);
+    ht__task_destroy(&task);
+}
+
+static void test_strict_mode_refuses_and_keeps_state(void **state)
+{
+    struct ht__task task;
+    struct ht__task_counters c;
+
+    ht__task_init(&task);
+    atomic_store(&ht__strict, 1);
+    assert_int_equal(ht__enter_runtime(&task), HT_E_STATE);
+    assert_int_equal(ht__reverse_leave_runtime(&task), HT_E_STATE);
+    assert_int_equal(ht__leave_runtime(&task), HT_OK);
+    assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
+    /* Would discard the reverse frame: refused, nesting unchanged. */
+    assert_int_equal(ht__enter_runtime(&task), HT_E_STATE);
+    c = counters_of(&task);
+    assert_int_equal(c.depth, 2);
+    assert_int_equal(task.nframes, 2);
+    assert_int_equal(c.transitions[HT_ENTER], 0);
+    assert_int_equal(c.imbalances[HT_UNMATCHED_ENTER], 1);
+    assert_int_equal(c.imbalances[HT_UNMATCHED_REVERSE_LEAVE], 1);
+    assert_int_equal(c.imbalances[HT_UNCLOSED_REVERSE_ENTER], 1);
+    /* Balanced calls still work. */
+    assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
+    assert_int_equal(ht__enter_runtime(&task), HT_OK);
+    atomic_store(&ht__strict, 0);
+    ht__task_destroy(&task);
+}
+
+static void test_nesting_limit(void **state)
+{
+    struct ht__task task;
+    uint32_t i;
+
+    ht__task_init(&task);
+    for (i = 0; i < HT_MAX_FRAMES; i++)
+        assert_int_equal(i % 2 ? ht__reverse_enter_runtime(&task) : ht__leave_runtime(&task), HT_OK);
+    /* One more alternation is refused and counted; a same-kind run still
+     * fits in the top frame. */
+    assert_int_equal(ht__leave_runtime(&task), HT_E_NOMEM);
+    assert_int_equal(counters_of(&task).imbalances[HT_NESTING_LIMIT], 1);
+    assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
+    assert_int_equal(task.nframes, HT_MAX_FRAMES);
+    assert_int_equal(counters_of(&task).depth, HT_MAX_FRAMES + 1);
+    ht__task_destroy(&task);
+}
+
+static void test_hook_policy(void **state)
+{
+    size_t targets[1000];
+    size_t i;
+
+    /* Default: every target needs the hook (TRUE = wrap the call). */
+    assert_true(ht__call_needs_hook(0x1234));
+    assert_true(ht__call_needs_hook(0));
+
+    for (i = 0; i < 1000; i++)
+        targets[i] = 0x10000 + i * 16;
+    assert_int_equal(ht__hook_policy_set(1, targets, 1000), HT_OK);
+    for (i = 0; i < 1000; i++)
+    {
+        assert_false(ht__call_needs_hook(targets[i]));
+        assert_true(ht__call_needs_hook(targets[i] + 8));
+    }
+    assert_int_equal(atomic_load(&ht__hook_policy_current)->count, 1000);
+
+    /* The inverse policy: hook only the listed targets, 0 among them. */
+    targets[0] = 0;
+    assert_int_equal(ht__hook_policy_set(0, targets, 2), HT_OK);
+    assert_true(ht__call_needs_hook(0));
+    assert_true(ht__call_needs_hook(targets[1]));
+    assert_false(ht__call_needs_hook(targets[2]));
+
+    /* An empty list gives the default to everything. */
+    assert_int_equal(ht__hook_policy_set(0, NULL, 0), HT_OK);
+    assert_false(ht__call_needs_hook(targets[1]));
+
+    ht__hook_policy_clear();
+    assert_true(ht__call_needs_hook(targets[1]));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] =
+    {
+        cmocka_unit_test(test_balanced_nesting),
+        cmocka_unit_test(test_deep_nesting_grows),
+        cmocka_unit_test(test_same_kind_runs_take_one_frame),
+        cmocka_unit_test(test_unmatched_close_is_counted),
+        cmocka_unit_test(test_skipped_frames_are_discarded),
+        cmocka_unit_test(test_strict_mode_refuses_and_keeps_state),
+        cmocka_unit_test(test_nesting_limit),
+        cmocka_unit_test(test_hook_policy),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,114 @@
+/*
+ * Shared helpers of the CMocka tests under Wine, after Wine's own test
+ * idioms: refcount checks that report the caller's line, QueryInterface
+ * checks with sentinels, and a fixture that gets the task manager through
+ * DllGetClassObject and checks at the end that everything was released.
+ */
+#ifndef HOSTTASK_TEST_UTIL_H
+#define HOSTTASK_TEST_UTIL_H
+
+#define COBJMACROS
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <hosttask/hosttask.h>
+#include <cmocka.h>
+
+#define SENTINEL ((void *)(ULONG_PTR)0xdeadbeef)
+
+/* Reads a refcount without changing it. */
+#define expect_ref(obj, ref) expect_ref_((IUnknown *)(obj), (ref), __FILE__, __LINE__)
+static inline void expect_ref_(IUnknown *obj, ULONG expected, const char *file, int line)
+{
+    ULONG refcount;
+
+    IUnknown_AddRef(obj);
+    refcount = IUnknown_Release(obj);
+    _assert_int_equal(refcount, expected, file, line);
+}
+
+/* QI either succeeds, or fails with E_NOINTERFACE and a NULL out-param. */
+#define check_interface(obj, iid, supported) \
+        check_interface_((IUnknown *)(obj), (iid), (supported), __FILE__, __LINE__)
+static inline void check_interface_(IUnknown *obj, REFIID iid, BOOL supported, const char *file, int line)
+{
+    IUnknown *unk = SENTINEL;
+    HRESULT hr = IUnknown_QueryInterface(obj, iid, (void **)&unk);
+
+    _assert_int_equal((ULONG)hr, (ULONG)(supported ? S_OK : E_NOINTERFACE), file, line);
+    if (SUCCEEDED(hr))
+        IUnknown_Release(unk);
+    else
+        _assert_true(unk == NULL, "unk == NULL", file, line);
+}
+
+/* The DLL's own exports, by name: ole32 and oleaut32 export functions of
+ * the same names, so an import could bind to theirs. */
+static inline FARPROC dll_export(const char *name)
+{
+    HMODULE module = LoadLibraryW(L"hosttask.dll");
+    FARPROC proc;
+
+    assert_non_null(module);
+    proc = GetProcAddress(module, name);
+    assert_non_null(proc);
+    return proc;
+}
+
+static inline HRESULT dll_can_unload_now(void)
+{
+    return ((HRESULT (WINAPI *)(void))(void (*)(void))dll_export("DllCanUnloadNow"))();
+}
+
+static inline HRESULT dll_get_class_object(REFCLSID clsid, REFIID riid, void **out)
+{
+    return ((LPFNGETCLASSOBJECT)(void (*)(void))dll_export("DllGetClassObject"))(clsid, riid, out);
+}
+
+#define assert_hr(hr, expected) _assert_int_equal((ULONG)(hr), (ULONG)(expected), __FILE__, __LINE__)
+
+/* The fixture's objects: a host control and its task manager. */
+struct fixture
+{
+    IHostControl *control;
+    IHostTaskManager *manager;
+};
+
+static inline int fixture_setup(void **state)
+{
+    static struct fixture fixture;
+
+    assert_hr(ht_create_host_control(&fixture.control), S_OK);
+    assert_hr(IHostControl_GetHostManager(fixture.control, &IID_IHostTaskManager,
+            (void **)&fixture.manager), S_OK);
+    *state = &fixture;
+    return 0;
+}
+
+/* Everything released: the control and the manager go, and the DLL could
+ * unload (adopted threads' bindings do not keep it). */
+static inline int fixture_teardown(void **state)
+{
+    struct fixture *fixture = *state;
+
+    assert_int_equal(IHostTaskManager_Release(fixture->manager), 1);
+    assert_int_equal(IHostControl_Release(fixture->control), 0);
+    assert_hr(dll_can_unload_now(), S_OK);
+    return 0;
+}
+
+#define FIXTURE_TEST(f) cmocka_unit_test_setup_teardown(f, fixture_setup, fixture_teardown)
+
+/* Runs fn(arg) on a new plain Win32 thread (a "foreign" thread the host did
+ * not create) and waits for it. */
+static inline void run_on_thread(LPTHREAD_START_ROUTINE fn, void *arg)
+{
+    HANDLE thread = CreateThread(NULL, 0, fn, arg, 0, NULL);
+
+    assert_non_null(thread);
+    assert_int_equal(WaitForSingleObject(thread, 10000), WAIT_OBJECT_0);
+    CloseHandle(thread);
+}
+
+#endif /* HOSTTASK_TEST_UTIL_H */
