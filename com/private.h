@@ -75,6 +75,9 @@ struct host_task
     void *param;
     ICLRTask *clr_task;         /* swapped atomically by SetCLRTask */
     LONG64 sleeps, alerts, interrupted_waits, joins;
+    /* The counters at the last IHostTaskStatistics::Reset, subtracted from
+     * every snapshot; allocated by the first Reset, under the registry lock. */
+    HT_TASK_STATS *baseline;
 };
 
 /* The task bound to the calling thread, or NULL.  Reads the TEB's TLS slot
@@ -161,5 +164,6 @@ void ht__tasks_process_detach(void);
 HRESULT ht__tasks_stats(UINT capacity, HT_TASK_STATS *stats, UINT *count);
 void ht__task_stats(struct host_task *task, HT_TASK_STATS *stats);
 void ht__tasks_object_counts(ULONG *live, ULONG *bound_only);
+HRESULT ht__tasks_reset_stats(void);
 
 #endif /* HOSTTASK_PRIVATE_H */

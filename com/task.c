@@ -58,6 +58,7 @@ static void task_destroy(struct host_task *task)
         CloseHandle(task->thread);
     if (task->alert_event)
         CloseHandle(task->alert_event);
+    HeapFree(GetProcessHeap(), 0, task->baseline);
     ht__task_destroy(&task->core);
     HeapFree(GetProcessHeap(), 0, task);
     InterlockedDecrement(&live_tasks);
@@ -441,7 +442,8 @@ HRESULT ht__task_wait(HANDLE handle, DWORD milliseconds, DWORD option)
     }
 }
 
-void ht__task_stats(struct host_task *task, HT_TASK_STATS *stats)
+/* The raw counters, since the task began. */
+static void task_raw_stats(struct host_task *task, HT_TASK_STATS *stats)
 {
     struct ht__task_counters counters;
     int i, priority;
@@ -461,9 +463,59 @@ void ht__task_stats(struct host_task *task, HT_TASK_STATS *stats)
     stats->alerts = (UINT64)InterlockedCompareExchange64(&task->alerts, 0, 0);
     stats->interruptedWaits = (UINT64)InterlockedCompareExchange64(&task->interrupted_waits, 0, 0);
     stats->joins = (UINT64)InterlockedCompareExchange64(&task->joins, 0, 0);
+    stats->nativeTimeNs = counters.native_ns;
     stats->affinityDepth = (DWORD)task->affinity_depth;
     priority = GetThreadPriority(task->thread);
     stats->priority = priority == THREAD_PRIORITY_ERROR_RETURN ? THREAD_PRIORITY_NORMAL : priority;
+}
+
+/* Callers hold the registry lock, which guards the baseline. */
+static void task_stats_locked(struct host_task *task, HT_TASK_STATS *stats)
+{
+    const HT_TASK_STATS *base = task->baseline;
+    int i;
+
+    task_raw_stats(task, stats);
+    if (!base)
+        return;
+    for (i = 0; i < HT_TRANSITION_KINDS; i++)
+        stats->transitions[i] -= base->transitions[i];
+    for (i = 0; i < HT_IMBALANCE_KINDS; i++)
+        stats->imbalances[i] -= base->imbalances[i];
+    stats->sleeps -= base->sleeps;
+    stats->alerts -= base->alerts;
+    stats->interruptedWaits -= base->interruptedWaits;
+    stats->joins -= base->joins;
+    stats->nativeTimeNs -= base->nativeTimeNs;
+}
+
+void ht__task_stats(struct host_task *task, HT_TASK_STATS *stats)
+{
+    EnterCriticalSection(&registry_lock);
+    task_stats_locked(task, stats);
+    LeaveCriticalSection(&registry_lock);
+}
+
+HRESULT ht__tasks_reset_stats(void)
+{
+    LIST_ENTRY *entry;
+    struct host_task *task;
+    HRESULT hr = S_OK;
+
+    EnterCriticalSection(&registry_lock);
+    for (entry = registry.Flink; entry != &registry; entry = entry->Flink)
+    {
+        task = CONTAINING_RECORD(entry, struct host_task, link);
+        if (!task->baseline && !(task->baseline = HeapAlloc(GetProcessHeap(), 0, sizeof(*task->baseline))))
+        {
+            hr = E_OUTOFMEMORY;
+            continue;
+        }
+        task_raw_stats(task, task->baseline);
+    }
+    LeaveCriticalSection(&registry_lock);
+    ht__targets_reset();
+    return hr;
 }
 
 HRESULT ht__tasks_stats(UINT capacity, HT_TASK_STATS *stats, UINT *count)
@@ -474,7 +526,7 @@ HRESULT ht__tasks_stats(UINT capacity, HT_TASK_STATS *stats, UINT *count)
     EnterCriticalSection(&registry_lock);
     for (entry = registry.Flink; entry != &registry; entry = entry->Flink, n++)
         if (n < capacity)
-            ht__task_stats(CONTAINING_RECORD(entry, struct host_task, link), &stats[n]);
+            task_stats_locked(CONTAINING_RECORD(entry, struct host_task, link), &stats[n]);
     LeaveCriticalSection(&registry_lock);
     *count = n;
     return n > capacity ? S_FALSE : S_OK;

@@ -10,6 +10,8 @@
  */
 #include "private.h"
 
+#include <string.h>
+
 struct task_manager
 {
     IHostTaskManager IHostTaskManager_iface;
@@ -94,6 +96,7 @@ static ULONG STDMETHODCALLTYPE task_manager_Release(IHostTaskManager *iface)
         /* No caller can be inside CallNeedsHostHook without a reference. */
         ht__hook_policy_clear();
         atomic_store(&ht__strict, 0);
+        atomic_store(&ht__profiling, 0);
         HeapFree(GetProcessHeap(), 0, manager);
         /* Last: DllCanUnloadNow may answer S_OK as soon as this reaches zero. */
         ht__module_release();
@@ -192,7 +195,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_LeaveRuntime(IHostTaskManager *ifa
 
     if (!task)
         return E_OUTOFMEMORY;
-    switch (ht__leave_runtime(&task->core))
+    switch (ht__leave_runtime(&task->core, target))
     {
     case HT_OK:
         return S_OK;
@@ -387,6 +390,20 @@ static HRESULT STDMETHODCALLTYPE config_SetHookPolicy(IHostTaskConfig *iface, BO
     return ht__hook_policy_set(default_needs_hook, targets, count) == HT_OK ? S_OK : E_OUTOFMEMORY;
 }
 
+static HRESULT STDMETHODCALLTYPE config_SetProfiling(IHostTaskConfig *iface, BOOL on)
+{
+    atomic_store(&ht__profiling, on ? 1 : 0);
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE config_GetProfiling(IHostTaskConfig *iface, BOOL *on)
+{
+    if (!on)
+        return E_POINTER;
+    *on = atomic_load(&ht__profiling) ? TRUE : FALSE;
+    return S_OK;
+}
+
 static const IHostTaskConfigVtbl config_vtbl =
 {
     config_QueryInterface,
@@ -395,6 +412,8 @@ static const IHostTaskConfigVtbl config_vtbl =
     config_SetStrict,
     config_GetStrict,
     config_SetHookPolicy,
+    config_SetProfiling,
+    config_GetProfiling,
 };
 
 /* ---- IHostTaskStatistics ---- */
@@ -432,7 +451,10 @@ static HRESULT STDMETHODCALLTYPE statistics_GetCurrentTaskStats(IHostTaskStatist
     if (!stats)
         return E_POINTER;
     if (!(task = ht__task_current_or_adopt()))
+    {
+        memset(stats, 0, sizeof(*stats));
         return E_OUTOFMEMORY;
+    }
     ht__task_stats(task, stats);
     return S_OK;
 }
@@ -456,6 +478,36 @@ static HRESULT STDMETHODCALLTYPE statistics_GetObjectCounts(IHostTaskStatistics 
     return S_OK;
 }
 
+static HRESULT STDMETHODCALLTYPE statistics_GetTargetStats(IHostTaskStatistics *iface, UINT capacity,
+        HT_TARGET_STATS *stats, UINT *count)
+{
+    struct ht__target_counters *targets;
+    size_t n, i;
+
+    if (!count)
+        return E_POINTER;
+    *count = 0;
+    if (capacity && !stats)
+        return E_POINTER;
+    if (!(targets = HeapAlloc(GetProcessHeap(), 0, (HT_TARGET_SLOTS + 1) * sizeof(*targets))))
+        return E_OUTOFMEMORY;
+    n = ht__targets_snapshot(targets, HT_TARGET_SLOTS + 1);
+    for (i = 0; i < n && i < capacity; i++)
+    {
+        stats[i].target = targets[i].target;
+        stats[i].calls = targets[i].calls;
+        stats[i].nativeTimeNs = targets[i].native_ns;
+    }
+    HeapFree(GetProcessHeap(), 0, targets);
+    *count = (UINT)n;
+    return n > capacity ? S_FALSE : S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE statistics_Reset(IHostTaskStatistics *iface)
+{
+    return ht__tasks_reset_stats();
+}
+
 static const IHostTaskStatisticsVtbl statistics_vtbl =
 {
     statistics_QueryInterface,
@@ -464,6 +516,8 @@ static const IHostTaskStatisticsVtbl statistics_vtbl =
     statistics_GetTaskStats,
     statistics_GetCurrentTaskStats,
     statistics_GetObjectCounts,
+    statistics_GetTargetStats,
+    statistics_Reset,
 };
 
 void ht__task_manager_init(void)

@@ -59,8 +59,19 @@ enum ht__imbalance
 #define HT_MAX_FRAMES 65536u
 #define HT_FRAME_MAX_COUNT 0x7fffffffu
 
-/* Global switches, read on the imbalanced (slow) paths only. */
+/* Global switches.  ht__strict is read on the imbalanced (slow) paths
+ * only; ht__profiling by every LeaveRuntime (a read of a line nobody writes
+ * while it stays set). */
 extern atomic_int ht__strict;
+extern atomic_int ht__profiling;
+
+/* An open LeaveRuntime while profiling: what it called and since when. */
+struct ht__profile_frame
+{
+    size_t target;
+    uint64_t start_ns;
+    uint64_t depth;     /* the nesting depth this LeaveRuntime opened */
+};
 
 struct ht__task
 {
@@ -76,6 +87,12 @@ struct ht__task
     atomic_uint_fast64_t max_depth;
     atomic_uint_fast64_t transitions[HT_TRANSITION_KINDS];
     atomic_uint_fast64_t imbalances[HT_IMBALANCE_KINDS];
+    /* Wall time from each outermost LeaveRuntime to its EnterRuntime
+     * (callbacks inside included), measured while profiling is on. */
+    atomic_uint_fast64_t native_ns;
+    uint32_t nprofile;
+    uint32_t profile_capacity;
+    struct ht__profile_frame *profile;
 };
 
 /* A consistent copy of one task's counters. */
@@ -85,6 +102,7 @@ struct ht__task_counters
     uint64_t max_depth;
     uint64_t transitions[HT_TRANSITION_KINDS];
     uint64_t imbalances[HT_IMBALANCE_KINDS];
+    uint64_t native_ns;
 };
 
 void ht__task_init(struct ht__task *task);
@@ -95,8 +113,27 @@ void ht__task_snapshot(const struct ht__task *task, struct ht__task_counters *ou
 ht__status ht__task_open_slow(struct ht__task *task, unsigned int kind, enum ht__transition what);
 ht__status ht__task_close_slow(struct ht__task *task, unsigned int kind, enum ht__transition what);
 
-/* Supplied by the platform layer: give up the processor briefly. */
-void ht__platform_yield(void);
+/* Profiling (src/profile.c): the slow halves of LeaveRuntime and of the
+ * closing calls, taken only while profiling or while profiled frames are open. */
+void ht__profile_open(struct ht__task *task, size_t target);
+void ht__profile_close(struct ht__task *task);
+
+/* Per-target totals, across all tasks. */
+struct ht__target_counters
+{
+    size_t target;
+    uint64_t calls;
+    uint64_t native_ns;
+};
+#define HT_TARGET_SLOTS 4096
+/* Copies up to capacity targets that have calls; returns how many have. */
+size_t ht__targets_snapshot(struct ht__target_counters *out, size_t capacity);
+void ht__targets_reset(void);
+void ht__target_record(size_t target, uint64_t native_ns);
+
+/* Supplied by the platform layer. */
+void ht__platform_yield(void);        /* give up the processor briefly */
+uint64_t ht__platform_now_ns(void);   /* a monotonic clock */
 
 #define HT_LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 #define HT_STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
@@ -163,14 +200,22 @@ static inline ht__status ht__task_close(struct ht__task *task, unsigned int kind
     return HT_OK;
 }
 
-static inline ht__status ht__leave_runtime(struct ht__task *task)
+static inline ht__status ht__leave_runtime(struct ht__task *task, size_t target)
 {
-    return ht__task_open(task, HT_FRAME_OUT, HT_LEAVE);
+    ht__status status = ht__task_open(task, HT_FRAME_OUT, HT_LEAVE);
+
+    if (status == HT_OK && atomic_load_explicit(&ht__profiling, memory_order_relaxed))
+        ht__profile_open(task, target);
+    return status;
 }
 
 static inline ht__status ht__enter_runtime(struct ht__task *task)
 {
-    return ht__task_close(task, HT_FRAME_OUT, HT_ENTER);
+    ht__status status = ht__task_close(task, HT_FRAME_OUT, HT_ENTER);
+
+    if (task->nprofile)
+        ht__profile_close(task);
+    return status;
 }
 
 static inline ht__status ht__reverse_enter_runtime(struct ht__task *task)
@@ -180,7 +225,12 @@ static inline ht__status ht__reverse_enter_runtime(struct ht__task *task)
 
 static inline ht__status ht__reverse_leave_runtime(struct ht__task *task)
 {
-    return ht__task_close(task, HT_FRAME_IN, HT_REVERSE_LEAVE);
+    ht__status status = ht__task_close(task, HT_FRAME_IN, HT_REVERSE_LEAVE);
+
+    /* It may have discarded LeaveRuntime frames a lost EnterRuntime left. */
+    if (task->nprofile)
+        ht__profile_close(task);
+    return status;
 }
 
 /* ---- CallNeedsHostHook policy ---- */

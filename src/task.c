@@ -19,6 +19,9 @@ void ht__task_init(struct ht__task *task)
 
 void ht__task_destroy(struct ht__task *task)
 {
+    free(task->profile);
+    task->profile = NULL;
+    task->nprofile = task->profile_capacity = 0;
     if (task->frames != task->inline_frames)
         free(task->frames);
     task->frames = task->inline_frames;
@@ -124,6 +127,7 @@ void ht__task_snapshot(const struct ht__task *task, struct ht__task_counters *ou
                 out->transitions[i] = HT_LOAD(t->transitions[i]);
             for (i = 0; i < HT_IMBALANCE_KINDS; i++)
                 out->imbalances[i] = HT_LOAD(t->imbalances[i]);
+            out->native_ns = HT_LOAD(t->native_ns);
             atomic_thread_fence(memory_order_acquire);
             after = atomic_load_explicit(&t->seq, memory_order_relaxed);
             if (after == before)

@@ -28,9 +28,9 @@ static void test_balanced_nesting(void **state)
     ht__task_init(&task);
     /* A P/Invoke whose native code calls back into managed code, which
      * makes another P/Invoke: the CLR's nesting around a callback. */
-    assert_int_equal(ht__leave_runtime(&task), HT_OK);
+    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
     assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
-    assert_int_equal(ht__leave_runtime(&task), HT_OK);
+    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
     c = counters_of(&task);
     assert_int_equal(c.depth, 3);
     assert_int_equal(task.nframes, 3);
@@ -61,7 +61,7 @@ static void test_deep_nesting_grows(void **state)
     /* 10,000 alternations: far past the inline frames, no small limit. */
     for (i = 0; i < 5000; i++)
     {
-        assert_int_equal(ht__leave_runtime(&task), HT_OK);
+        assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
         assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
     }
     assert_int_equal(task.nframes, 10000);
@@ -117,7 +117,7 @@ static void test_unmatched_close_is_counted(void **state)
 
     /* Only the other kind open: a ReverseLeaveRuntime cannot close a
      * LeaveRuntime frame, so the frame stays. */
-    assert_int_equal(ht__leave_runtime(&task), HT_OK);
+    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
     assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
     c = counters_of(&task);
     assert_int_equal(c.imbalances[HT_UNMATCHED_REVERSE_LEAVE], 3);
@@ -135,7 +135,7 @@ static void test_skipped_frames_are_discarded(void **state)
     ht__task_init(&task);
     /* Leave, then two callbacks whose ReverseLeaveRuntime never came; the
      * EnterRuntime closes the Leave and discards the two reverse frames. */
-    assert_int_equal(ht__leave_runtime(&task), HT_OK);
+    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
     assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
     assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
     assert_int_equal(ht__enter_runtime(&task), HT_OK);
@@ -147,7 +147,7 @@ static void test_skipped_frames_are_discarded(void **state)
 
     /* The mirror image: ReverseLeaveRuntime discards an open Leave. */
     assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
-    assert_int_equal(ht__leave_runtime(&task), HT_OK);
+    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
     assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
     c = counters_of(&task);
     assert_int_equal(c.depth, 0);
@@ -164,7 +164,7 @@ static void test_strict_mode_refuses_and_keeps_state(void **state)
     atomic_store(&ht__strict, 1);
     assert_int_equal(ht__enter_runtime(&task), HT_E_STATE);
     assert_int_equal(ht__reverse_leave_runtime(&task), HT_E_STATE);
-    assert_int_equal(ht__leave_runtime(&task), HT_OK);
+    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
     assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
     /* Would discard the reverse frame: refused, nesting unchanged. */
     assert_int_equal(ht__enter_runtime(&task), HT_E_STATE);
@@ -189,10 +189,10 @@ static void test_nesting_limit(void **state)
 
     ht__task_init(&task);
     for (i = 0; i < HT_MAX_FRAMES; i++)
-        assert_int_equal(i % 2 ? ht__reverse_enter_runtime(&task) : ht__leave_runtime(&task), HT_OK);
+        assert_int_equal(i % 2 ? ht__reverse_enter_runtime(&task) : ht__leave_runtime(&task, 0x1000), HT_OK);
     /* One more alternation is refused and counted; a same-kind run still
      * fits in the top frame. */
-    assert_int_equal(ht__leave_runtime(&task), HT_E_NOMEM);
+    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_E_NOMEM);
     assert_int_equal(counters_of(&task).imbalances[HT_NESTING_LIMIT], 1);
     assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
     assert_int_equal(task.nframes, HT_MAX_FRAMES);

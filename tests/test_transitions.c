@@ -204,6 +204,116 @@ static void test_binding_ends_with_thread(void **state)
     IHostTaskStatistics_Release(statistics);
 }
 
+static DWORD WINAPI profiled_calls(void *arg)
+{
+    int i;
+
+    /* Three calls to Sleep (about 20 ms each) and 1000 to GetTickCount; one
+     * GetTickCount call is nested inside a callback inside a Sleep call. */
+    for (i = 0; i < 3; i++)
+    {
+        assert_hr(IHostTaskManager_LeaveRuntime(manager, (SIZE_T)&Sleep), S_OK);
+        Sleep(20);
+        if (!i)
+        {
+            assert_hr(IHostTaskManager_ReverseEnterRuntime(manager), S_OK);
+            assert_hr(IHostTaskManager_LeaveRuntime(manager, (SIZE_T)&GetTickCount), S_OK);
+            assert_hr(IHostTaskManager_EnterRuntime(manager), S_OK);
+            assert_hr(IHostTaskManager_ReverseLeaveRuntime(manager), S_OK);
+        }
+        assert_hr(IHostTaskManager_EnterRuntime(manager), S_OK);
+    }
+    for (i = 0; i < 999; i++)
+    {
+        assert_hr(IHostTaskManager_LeaveRuntime(manager, (SIZE_T)&GetTickCount), S_OK);
+        assert_hr(IHostTaskManager_EnterRuntime(manager), S_OK);
+    }
+    *(HT_TASK_STATS *)arg = current_stats();
+    return 0;
+}
+
+static void test_profiling(void **state)
+{
+    struct fixture *fixture = *state;
+    HT_TARGET_STATS targets[16];
+    HT_TASK_STATS task_stats;
+    UINT count = 99, i, found = 0;
+
+    manager = fixture->manager;
+    assert_hr(ht_set_profiling(fixture->control, TRUE), S_OK);
+    assert_hr(ht_reset_stats(fixture->control), S_OK);
+    run_on_thread(profiled_calls, &task_stats);
+    assert_hr(ht_set_profiling(fixture->control, FALSE), S_OK);
+
+    /* Native time is at least the sleeps, and counted once per outermost call. */
+    assert_true(task_stats.nativeTimeNs >= 55 * 1000000ull);
+    assert_true(task_stats.nativeTimeNs < 5000 * 1000000ull);
+    assert_hr(ht_get_target_stats(fixture->control, 16, targets, &count), S_OK);
+    assert_int_equal(count, 2);
+    for (i = 0; i < count; i++)
+    {
+        if (targets[i].target == (SIZE_T)&Sleep)
+        {
+            assert_int_equal(targets[i].calls, 3);
+            assert_true(targets[i].nativeTimeNs >= 55 * 1000000ull);
+            found |= 1;
+        }
+        else if (targets[i].target == (SIZE_T)&GetTickCount)
+        {
+            assert_int_equal(targets[i].calls, 1000);
+            assert_true(targets[i].nativeTimeNs < task_stats.nativeTimeNs);
+            found |= 2;
+        }
+    }
+    assert_int_equal(found, 3);
+    /* Too small a buffer: the count, and S_FALSE. */
+    assert_hr(ht_get_target_stats(fixture->control, 1, targets, &count), S_FALSE);
+    assert_int_equal(count, 2);
+
+    /* Reset starts the targets from zero. */
+    assert_hr(ht_reset_stats(fixture->control), S_OK);
+    assert_hr(ht_get_target_stats(fixture->control, 16, targets, &count), S_OK);
+    assert_int_equal(count, 0);
+}
+
+static DWORD WINAPI reset_worker(void *arg)
+{
+    HANDLE *events = arg;
+    HT_TASK_STATS stats;
+
+    assert_hr(IHostTaskManager_LeaveRuntime(manager, 1), S_OK);
+    assert_hr(IHostTaskManager_EnterRuntime(manager), S_OK);
+    SetEvent(events[0]);
+    assert_int_equal(WaitForSingleObject(events[1], 10000), WAIT_OBJECT_0);
+    stats = current_stats();
+    assert_int_equal(stats.transitions[HT_STAT_LEAVE], 0);
+    assert_hr(IHostTaskManager_LeaveRuntime(manager, 1), S_OK);
+    assert_hr(IHostTaskManager_EnterRuntime(manager), S_OK);
+    stats = current_stats();
+    assert_int_equal(stats.transitions[HT_STAT_LEAVE], 1);
+    assert_int_equal(stats.transitions[HT_STAT_ENTER], 1);
+    return 0;
+}
+
+static void test_reset_running_task(void **state)
+{
+    struct fixture *fixture = *state;
+    HANDLE events[2], thread;
+
+    manager = fixture->manager;
+    events[0] = CreateEventW(NULL, FALSE, FALSE, NULL);
+    events[1] = CreateEventW(NULL, FALSE, FALSE, NULL);
+    thread = CreateThread(NULL, 0, reset_worker, events, 0, NULL);
+    assert_int_equal(WaitForSingleObject(events[0], 10000), WAIT_OBJECT_0);
+    /* Reset another thread's counters while it lives. */
+    assert_hr(ht_reset_stats(fixture->control), S_OK);
+    SetEvent(events[1]);
+    assert_int_equal(WaitForSingleObject(thread, 10000), WAIT_OBJECT_0);
+    CloseHandle(thread);
+    CloseHandle(events[0]);
+    CloseHandle(events[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] =
@@ -214,6 +324,8 @@ int main(void)
         FIXTURE_TEST(test_last_error_preserved),
         FIXTURE_TEST(test_call_needs_host_hook),
         FIXTURE_TEST(test_binding_ends_with_thread),
+        FIXTURE_TEST(test_profiling),
+        FIXTURE_TEST(test_reset_running_task),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

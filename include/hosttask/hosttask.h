@@ -142,6 +142,53 @@ static inline HRESULT ht_get_task_stats(IHostControl *control, UINT capacity, HT
     return hr;
 }
 
+/* Profiling: per-target calls and native time (ht_get_target_stats), and
+ * each task's time outside the runtime.  Costs a clock read per transition,
+ * so it is off by default.  Process-wide. */
+static inline HRESULT ht_set_profiling(IHostControl *control, BOOL on)
+{
+    IHostTaskConfig *config;
+    HRESULT hr = ht_get_manager_interface(control, HT_REF(IID_IHostTaskConfig), (void **)&config);
+
+    if (FAILED(hr))
+        return hr;
+    hr = HT_CALL(config, SetProfiling, on);
+    HT_CALL0(config, Release);
+    return hr;
+}
+
+/* Copies up to capacity P/Invoke targets with calls (profiling only), in no
+ * order; *count receives how many have calls, S_FALSE when more than capacity. */
+static inline HRESULT ht_get_target_stats(IHostControl *control, UINT capacity, HT_TARGET_STATS *stats,
+        UINT *count)
+{
+    IHostTaskStatistics *statistics;
+    HRESULT hr;
+
+    if (count)
+        *count = 0;
+    hr = ht_get_manager_interface(control, HT_REF(IID_IHostTaskStatistics), (void **)&statistics);
+    if (FAILED(hr))
+        return hr;
+    hr = HT_CALL(statistics, GetTargetStats, capacity, stats, count);
+    HT_CALL0(statistics, Release);
+    return hr;
+}
+
+/* Starts every task's and target's counters from zero, without stopping
+ * any task (maxDepth excepted: a high-water mark since the task began). */
+static inline HRESULT ht_reset_stats(IHostControl *control)
+{
+    IHostTaskStatistics *statistics;
+    HRESULT hr = ht_get_manager_interface(control, HT_REF(IID_IHostTaskStatistics), (void **)&statistics);
+
+    if (FAILED(hr))
+        return hr;
+    hr = HT_CALL0(statistics, Reset);
+    HT_CALL0(statistics, Release);
+    return hr;
+}
+
 #ifdef __cplusplus
 }
 #endif
