@@ -71,6 +71,7 @@ struct host_task
     LONG alert_pending;
     LONG delay_abort;
     LONG affinity_depth;        /* mirror of the thread's depth, for statistics */
+    LCID locale, ui_locale;     /* the last ones the CLR set on this thread */
     LPTHREAD_START_ROUTINE start;
     void *param;
     ICLRTask *clr_task;         /* swapped atomically by SetCLRTask */

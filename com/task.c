@@ -465,6 +465,8 @@ static void task_raw_stats(struct host_task *task, HT_TASK_STATS *stats)
     stats->joins = (UINT64)InterlockedCompareExchange64(&task->joins, 0, 0);
     stats->nativeTimeNs = counters.native_ns;
     stats->affinityDepth = (DWORD)task->affinity_depth;
+    stats->locale = task->locale;
+    stats->uiLocale = task->ui_locale;
     priority = GetThreadPriority(task->thread);
     stats->priority = priority == THREAD_PRIORITY_ERROR_RETURN ? THREAD_PRIORITY_NORMAL : priority;
 }

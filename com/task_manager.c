@@ -160,23 +160,32 @@ static HRESULT STDMETHODCALLTYPE task_manager_SwitchToTask(IHostTaskManager *ifa
     return S_OK;
 }
 
+/* Locales apply to the calling thread, as the CLR's own SetLocale does when
+ * no host is present, and are recorded on its task for the statistics. */
 static HRESULT STDMETHODCALLTYPE task_manager_SetUILocale(IHostTaskManager *iface, LCID lcid)
 {
     LANGID language = LANGIDFROMLCID(lcid);
+    struct host_task *task;
 
     if (!IsValidLocale(lcid, LCID_SUPPORTED))
         return E_INVALIDARG;
     if (SetThreadUILanguage(language) != language)
         return E_FAIL;
+    if ((task = ht__task_current_or_adopt()))
+        task->ui_locale = lcid;
     return S_OK;
 }
 
 static HRESULT STDMETHODCALLTYPE task_manager_SetLocale(IHostTaskManager *iface, LCID lcid)
 {
+    struct host_task *task;
+
     if (!IsValidLocale(lcid, LCID_SUPPORTED))
         return E_INVALIDARG;
     if (!SetThreadLocale(lcid))
         return HRESULT_FROM_WIN32(GetLastError());
+    if ((task = ht__task_current_or_adopt()))
+        task->locale = lcid;
     return S_OK;
 }
 

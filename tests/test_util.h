@@ -17,6 +17,15 @@
 
 #define SENTINEL ((void *)(ULONG_PTR)0xdeadbeef)
 
+/* CMocka ends a failed test with a longjmp into the main thread's frame,
+ * which crashes from any other thread.  Tests link with --wrap=_fail: a
+ * failure on a worker thread is reported, counted, and ends that thread;
+ * the test then fails on the main thread (run_on_thread, the fixture's
+ * teardown, or the executable's exit code). */
+extern LONG ht_worker_failures;
+#define HT_WORKER_FAILED 0xfa11
+void __real__fail(const char *file, int line);
+
 /* Reads a refcount without changing it. */
 #define expect_ref(obj, ref) expect_ref_((IUnknown *)(obj), (ref), __FILE__, __LINE__)
 static inline void expect_ref_(IUnknown *obj, ULONG expected, const char *file, int line)
@@ -75,6 +84,11 @@ struct fixture
     IHostTaskManager *manager;
 };
 
+static inline void assert_no_worker_failures(void)
+{
+    assert_int_equal(InterlockedCompareExchange(&ht_worker_failures, 0, 0), 0);
+}
+
 static inline int fixture_setup(void **state)
 {
     static struct fixture fixture;
@@ -86,15 +100,39 @@ static inline int fixture_setup(void **state)
     return 0;
 }
 
+/* DllCanUnloadNow, given task threads a moment to run out: a created
+ * task's thread holds the module until its last instruction, a little
+ * after Join or the last Release returns.  A leak still fails. */
+static inline HRESULT dll_can_unload_soon(void)
+{
+    HRESULT hr;
+    int i;
+
+    for (i = 0; i < 500 && (hr = dll_can_unload_now()) != S_OK; i++)
+        Sleep(10);
+    return hr;
+}
+
+/* Milliseconds from a monotonic clock finer than GetTickCount64. */
+static inline double now_ms(void)
+{
+    LARGE_INTEGER frequency, now;
+
+    QueryPerformanceFrequency(&frequency);
+    QueryPerformanceCounter(&now);
+    return (double)now.QuadPart * 1000.0 / (double)frequency.QuadPart;
+}
+
 /* Everything released: the control and the manager go, and the DLL could
  * unload (adopted threads' bindings do not keep it). */
 static inline int fixture_teardown(void **state)
 {
     struct fixture *fixture = *state;
 
+    assert_no_worker_failures();
     assert_int_equal(IHostTaskManager_Release(fixture->manager), 1);
     assert_int_equal(IHostControl_Release(fixture->control), 0);
-    assert_hr(dll_can_unload_now(), S_OK);
+    assert_hr(dll_can_unload_soon(), S_OK);
     return 0;
 }
 
@@ -105,10 +143,14 @@ static inline int fixture_teardown(void **state)
 static inline void run_on_thread(LPTHREAD_START_ROUTINE fn, void *arg)
 {
     HANDLE thread = CreateThread(NULL, 0, fn, arg, 0, NULL);
+    DWORD code = 0;
 
     assert_non_null(thread);
     assert_int_equal(WaitForSingleObject(thread, 10000), WAIT_OBJECT_0);
+    GetExitCodeThread(thread, &code);
     CloseHandle(thread);
+    assert_int_not_equal(code, HT_WORKER_FAILED);
+    assert_no_worker_failures();
 }
 
 #endif /* HOSTTASK_TEST_UTIL_H */
