@@ -75,7 +75,7 @@ struct host_task
     LPTHREAD_START_ROUTINE start;
     void *param;
     ICLRTask *clr_task;         /* swapped atomically by SetCLRTask */
-    LONG64 sleeps, alerts, interrupted_waits, joins;
+    LONG64 sleeps, alerts, interrupted_waits, joins, unknown_options;
     /* The counters at the last IHostTaskStatistics::Reset, subtracted from
      * every snapshot; allocated by the first Reset, under the registry lock. */
     HT_TASK_STATS *baseline;
@@ -158,6 +158,9 @@ HRESULT ht__task_create(DWORD stack_size, LPTHREAD_START_ROUTINE start, void *pa
  * Sleep's time ran out, HOST_E_TIMEOUT when a Join's time ran out,
  * HOST_E_INTERRUPTED when an alert ended an alertable wait. */
 HRESULT ht__task_wait(HANDLE handle, DWORD milliseconds, DWORD option);
+/* Counts option bits WAIT_OPTION does not define on the caller's task;
+ * they are ignored, since no option may make a wait fail. */
+void ht__task_note_options(struct host_task *self, DWORD option);
 
 void ht__tasks_init(void);
 void ht__tasks_thread_detach(void);

@@ -153,6 +153,12 @@ static HRESULT STDMETHODCALLTYPE task_Alert(IHostTask *iface)
     return S_OK;
 }
 
+void ht__task_note_options(struct host_task *self, DWORD option)
+{
+    if (self && (option & ~(DWORD)(WAIT_MSGPUMP | WAIT_ALERTABLE | WAIT_NOTINDEADLOCK)))
+        InterlockedIncrement64(&self->unknown_options);
+}
+
 static HRESULT STDMETHODCALLTYPE task_Join(IHostTask *iface, DWORD milliseconds, DWORD option)
 {
     struct host_task *task = impl_from_IHostTask(iface);
@@ -160,6 +166,7 @@ static HRESULT STDMETHODCALLTYPE task_Join(IHostTask *iface, DWORD milliseconds,
 
     if (self)
         InterlockedIncrement64(&self->joins);
+    ht__task_note_options(self, option);
     /* A task joining itself waits for its own end: a deadlock, which the
      * host may report unless told the wait is not in one. */
     if (self == task && !(option & WAIT_NOTINDEADLOCK))
@@ -465,6 +472,7 @@ static void task_raw_stats(struct host_task *task, HT_TASK_STATS *stats)
     stats->joins = (UINT64)InterlockedCompareExchange64(&task->joins, 0, 0);
     stats->nativeTimeNs = counters.native_ns;
     stats->affinityDepth = (DWORD)task->affinity_depth;
+    stats->unknownOptions = (UINT64)InterlockedCompareExchange64(&task->unknown_options, 0, 0);
     stats->locale = task->locale;
     stats->uiLocale = task->ui_locale;
     priority = GetThreadPriority(task->thread);
@@ -488,6 +496,7 @@ static void task_stats_locked(struct host_task *task, HT_TASK_STATS *stats)
     stats->alerts -= base->alerts;
     stats->interruptedWaits -= base->interruptedWaits;
     stats->joins -= base->joins;
+    stats->unknownOptions -= base->unknownOptions;
     stats->nativeTimeNs -= base->nativeTimeNs;
 }
 

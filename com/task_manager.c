@@ -139,8 +139,10 @@ static HRESULT STDMETHODCALLTYPE task_manager_Sleep(IHostTaskManager *iface, DWO
 
     if (task)
         InterlockedIncrement64(&task->sleeps);
-    /* Unknown option bits are ignored: the CLR asserts on anything but
-     * S_OK and HOST_E_INTERRUPTED, so no option can make Sleep fail. */
+    /* Unknown option bits are ignored (and counted): the CLR asserts on
+     * anything but S_OK and HOST_E_INTERRUPTED, so no option can make
+     * Sleep fail. */
+    ht__task_note_options(task, option);
     if (!milliseconds)
     {
         if ((option & WAIT_ALERTABLE) && task && InterlockedExchange(&task->alert_pending, 0))

@@ -83,6 +83,35 @@ static void pitfall_11_sleep_timeout_is_s_ok(void **state)
     assert_hr(IHostTaskManager_SwitchToTask(fixture->manager, 0), S_OK);
 }
 
+static DWORD WINAPI unknown_options_worker(void *arg)
+{
+    IHostTaskStatistics *statistics;
+    HT_TASK_STATS stats;
+    IHostTask *task;
+
+    /* Sleep does not adopt a thread; the counts go to the caller's task. */
+    assert_hr(IHostTaskManager_GetCurrentTask(manager, &task), S_OK);
+    IHostTask_Release(task);
+    assert_hr(IHostTaskManager_Sleep(manager, 1, 0x80), S_OK);
+    assert_hr(IHostTaskManager_Sleep(manager, 1, WAIT_ALERTABLE | 0x100), S_OK);
+    assert_hr(IHostTaskManager_Sleep(manager, 1, WAIT_ALERTABLE | WAIT_MSGPUMP | WAIT_NOTINDEADLOCK), S_OK);
+    assert_hr(IHostTaskManager_QueryInterface(manager, &IID_IHostTaskStatistics, (void **)&statistics), S_OK);
+    assert_hr(IHostTaskStatistics_GetCurrentTaskStats(statistics, &stats), S_OK);
+    assert_int_equal(stats.unknownOptions, 2);
+    assert_int_equal(stats.sleeps, 3);
+    IHostTaskStatistics_Release(statistics);
+    return 0;
+}
+
+/* Unknown option bits are ignored, and counted on the caller's task. */
+static void test_unknown_options_counted(void **state)
+{
+    struct fixture *fixture = *state;
+
+    manager = fixture->manager;
+    run_on_thread(unknown_options_worker, NULL);
+}
+
 static DWORD WINAPI sleeping_task_free_of_lock(void *arg)
 {
     HANDLE *events = arg;
@@ -294,6 +323,7 @@ int main(void)
         FIXTURE_TEST(test_get_current_task),
         FIXTURE_TEST(pitfall_07_threads_get_distinct_tasks),
         FIXTURE_TEST(pitfall_11_sleep_timeout_is_s_ok),
+        FIXTURE_TEST(test_unknown_options_counted),
         FIXTURE_TEST(pitfall_08_no_lock_across_sleep),
         FIXTURE_TEST(test_thread_affinity),
         FIXTURE_TEST(test_delay_abort),
