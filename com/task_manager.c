@@ -398,7 +398,10 @@ static HRESULT STDMETHODCALLTYPE config_SetHookPolicy(IHostTaskConfig *iface, BO
 {
     if (count && !targets)
         return E_POINTER;
-    return ht__hook_policy_set(default_needs_hook, targets, count) == HT_OK ? S_OK : E_OUTOFMEMORY;
+    /* SIZE_T is unsigned long on i686 and size_t unsigned int: the same
+     * size and representation, but distinct types to the compiler. */
+    return ht__hook_policy_set(default_needs_hook, (const size_t *)targets, count) == HT_OK
+            ? S_OK : E_OUTOFMEMORY;
 }
 
 static HRESULT STDMETHODCALLTYPE config_SetProfiling(IHostTaskConfig *iface, BOOL on)
