@@ -1,0 +1,270 @@
+/*
+ * The CLR-style driver: a simulated .NET Framework runtime that drives a
+ * task-hosting host exactly as the CLR does (spec section 5), for machines
+ * where no real CLR can run (Wine: section 8).
+ *
+ * It is an ICLRRuntimeHost.  A host program does what it would do with the
+ * real runtime (SetHostControl before Start, ExecuteInDefaultAppDomain,
+ * Stop); only where the ICLRRuntimeHost comes from differs.  The "managed
+ * code" it runs is a workload written in C against the functions below,
+ * each of which makes the host calls the CLR makes for the managed
+ * operation it stands for (P/Invoke, callback, Thread.Start, Join, Sleep,
+ * Interrupt, thread affinity) and treats every result the way the CLR
+ * does: where the CLR would throw or assert, the driver records a fault
+ * and the workload sees a failing HRESULT.
+ *
+ * Everything the driver did is recorded per managed thread and per P/Invoke
+ * target, so that tests and the launcher can hold the host's statistics
+ * against it.  The fake CLR objects it hands the host (ICLRTaskManager,
+ * ICLRTask2) keep real reference counts for the same reason.
+ *
+ * Sources cited in the code: dotnet/coreclr at ef1e2ab3 (src/vm:
+ * corhost.cpp, threads.cpp, hosting.cpp, frames.cpp, dllimport.cpp) and
+ * dotnet/docs docs/framework/unmanaged-api/hosting/.
+ */
+#ifndef HOSTTASK_HTDRIVER_H
+#define HOSTTASK_HTDRIVER_H
+
+#include <hosttask/hosttask.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The P/Invoke stub shapes of the two architectures (spec 5.6). */
+enum htd_pinvoke_style
+{
+    HTD_PINVOKE_X64,   /* CallNeedsHostHook before every call */
+    HTD_PINVOKE_X86    /* CallNeedsHostHook once per target, when its stub is bound */
+};
+
+struct htd_options
+{
+    enum htd_pinvoke_style style;
+    /* The real CLR's ICLRTaskManager is a static object whose AddRef and
+     * Release return 1 (corhost.cpp).  TRUE mimics that; FALSE returns the
+     * real count.  Either way the driver counts internally. */
+    BOOL static_manager;
+};
+
+#define HTD_MAX_THREADS 64
+#define HTD_MAX_TARGETS 64
+#define HTD_MAX_FAULTS 32
+#define HTD_MANAGER_IIDS 9
+
+/* Methods of the fake ICLRTask2 the host may call, for the call counts. */
+enum htd_task_method
+{
+    HTD_TASK_SWITCHIN, HTD_TASK_SWITCHOUT, HTD_TASK_GETMEMSTATS, HTD_TASK_RESET, HTD_TASK_EXITTASK,
+    HTD_TASK_ABORT, HTD_TASK_RUDEABORT, HTD_TASK_NEEDSPRIORITYSCHEDULING, HTD_TASK_YIELDTASK,
+    HTD_TASK_LOCKSHELD, HTD_TASK_SETTASKIDENTIFIER, HTD_TASK_BEGINPREVENTASYNCABORT,
+    HTD_TASK_ENDPREVENTASYNCABORT, HTD_TASK_QUERYINTERFACE, HTD_TASK_METHODS
+};
+
+enum htd_manager_method
+{
+    HTD_MGR_CREATETASK, HTD_MGR_GETCURRENTTASK, HTD_MGR_SETUILOCALE, HTD_MGR_SETLOCALE,
+    HTD_MGR_GETCURRENTTASKTYPE, HTD_MGR_QUERYINTERFACE, HTD_MGR_METHODS
+};
+
+/* The CLR's static ICLRTaskManager (corhost.cpp s_CLRTaskManager): one per
+ * process, shared by every simulated runtime, never freed. */
+struct htd_clr_manager
+{
+    ICLRTaskManager ICLRTaskManager_iface;
+    LONG refcount;              /* 1 = the CLR's own; more = the host's references */
+    LONG over_released;         /* Releases that would have gone below the CLR's own */
+    LONG calls[HTD_MGR_METHODS];
+};
+
+/* The CLR's ICLRTask2 (the Thread object), one per managed thread. */
+struct htd_clr_task
+{
+    ICLRTask2 ICLRTask2_iface;
+    LONG refcount;              /* 1 = the CLR's own; more = the host's references */
+    LONG over_released;
+    LONG calls[HTD_TASK_METHODS];
+    TASKID identifier;
+    LONG prevent_async_abort;
+    LONG abort_requested;
+    struct htd_thread *thread;
+};
+
+/* What the driver did on one managed thread, as the host should count it:
+ * every call below was made on this thread and answered S_OK (or, for
+ * waits, the code named). */
+struct htd_thread_record
+{
+    char role[24];
+    DWORD os_thread_id;
+    BOOL created;               /* Thread.Start through CreateTask; FALSE: adopted by SetupThread */
+    BOOL hosted;                /* GetCurrentTask/CreateTask gave a task: transitions are reported */
+    LONG64 leave, enter, reverse_enter, reverse_leave;
+    LONG64 sleeps;              /* IHostTaskManager::Sleep calls */
+    LONG64 alerts;              /* IHostTask::Alert calls on this thread's task (from any thread) */
+    LONG64 interrupted_waits;   /* Sleep/Join that returned HOST_E_INTERRUPTED */
+    LONG64 joins;               /* IHostTask::Join calls this thread made */
+    LONG64 native_calls;        /* wrapped P/Invokes (a subset of leave) */
+    LONG max_depth;             /* deepest transition nesting the driver reached */
+    LONG max_affinity;
+    LONG64 expected_exceptions; /* ThreadInterruptedException and the like, caught by the workload */
+    ULONGLONG start_ms, end_ms; /* GetTickCount64 at setup and at the end of the body */
+};
+
+/* One managed thread: the CLR's Thread object. */
+struct htd_thread
+{
+    struct htd_clr_task clr_task;
+    struct htd_runtime *runtime;
+    IHostTask *host_task;       /* one reference, released when the Thread dies (Stop) */
+    struct htd_thread_record rec;
+    HRESULT (*body)(struct htd_thread *self, void *arg);
+    void *arg;
+    HRESULT result;             /* what the body returned */
+    volatile LONG started;      /* 1 when set up, -1 when setup failed */
+    volatile LONG interruptible;/* TS_Interruptible: in Thread.Sleep/Join */
+    volatile LONG interrupted;  /* TS_Interrupted: Thread.Interrupt pending */
+    LONG depth;                 /* open transitions, for max_depth */
+    LONG affinity;
+};
+
+/* One P/Invoke target: what its stub did. */
+struct htd_target_record
+{
+    SIZE_T target;
+    char name[48];
+    LONG64 hook_queries;        /* CallNeedsHostHook calls for it */
+    LONG64 wrapped_calls;       /* calls made between LeaveRuntime and EnterRuntime */
+    LONG64 direct_calls;        /* calls the host said need no hook */
+    BOOL internal;              /* a CLR-internal OS call: always wrapped, never asked */
+    BOOL bound, needs_hook;     /* x86: the answer cached at bind */
+};
+
+enum htd_fault_kind
+{
+    HTD_FAULT_THROW,            /* the CLR would throw a managed exception */
+    HTD_FAULT_ASSERT,           /* the CLR would assert (checked build) and carry on */
+    HTD_FAULT_UNHANDLED         /* an exception no workload code caught */
+};
+
+struct htd_fault
+{
+    enum htd_fault_kind kind;
+    HRESULT hr;
+    char what[96];
+};
+
+struct htd_runtime
+{
+    ICLRRuntimeHost ICLRRuntimeHost_iface;
+    ICLRControl ICLRControl_iface;
+    LONG refcount;
+    struct htd_options options;
+    CRITICAL_SECTION lock;
+    LONG started;               /* g_fEEStarted */
+    LONG start_count;           /* CorHost2::m_RefCount */
+    IHostControl *host_control; /* AddRef'd at the end of SetHostControl, released by Stop */
+    IHostTaskManager *task_manager;     /* the accepted manager: the CLR keeps it for good */
+    IUnknown *other_managers[HTD_MANAGER_IIDS]; /* any other manager a host hands out, kept too */
+
+    /* The handshake as it happened: the IIDs asked, in order, and the answers. */
+    GUID asked[HTD_MANAGER_IIDS * 2];
+    HRESULT answers[HTD_MANAGER_IIDS * 2];
+    LONG asked_count;
+    LONG clr_manager_given_after;       /* asked_count when SetCLRTaskManager was called; -1: never */
+
+    struct htd_thread *threads[HTD_MAX_THREADS];
+    LONG thread_count;
+    struct htd_target_record targets[HTD_MAX_TARGETS];
+    LONG target_count;
+    struct htd_fault faults[HTD_MAX_FAULTS];
+    LONG fault_count;
+
+    /* The last ExecuteInDefaultAppDomain. */
+    WCHAR assembly[MAX_PATH], type[128], method[64], argument[128];
+    ULONGLONG run_start_ms, run_end_ms;
+};
+
+/* The CLR's static task manager, shared by all runtimes. */
+struct htd_clr_manager *htd_clr_manager(void);
+
+/* Creates a simulated runtime, like ICLRRuntimeInfo::GetInterface(
+ * CLSID_CLRRuntimeHost, IID_ICLRRuntimeHost) would.  options may be NULL
+ * (x64 style, counting manager). */
+HRESULT htd_runtime_create(const struct htd_options *options, ICLRRuntimeHost **out);
+
+/* The simulated runtime behind an ICLRRuntimeHost, or NULL for a real one. */
+struct htd_runtime *htd_runtime_from(ICLRRuntimeHost *host);
+
+/* TRUE when no fake CLR object is referenced by the host any more and none
+ * was over-released; otherwise FALSE and a description in why. */
+BOOL htd_fakes_at_baseline(struct htd_runtime *runtime, char *why, size_t size);
+
+/* The type every workload lives in, and the workloads. */
+#define HTD_WORKLOAD_TYPE L"HostTask.Simulated.Workloads"
+struct htd_workload
+{
+    const WCHAR *method;        /* the METHOD argument of ExecuteInDefaultAppDomain */
+    const char *name;           /* the --simulate=NAME of the launcher */
+    const char *description;
+    /* Runs on the thread that called ExecuteInDefaultAppDomain; argument
+     * may be NULL.  Returns the method's return value in *ret; a failing
+     * HRESULT is an exception that left the method. */
+    HRESULT (*run)(struct htd_thread *self, const WCHAR *argument, DWORD *ret);
+};
+extern const struct htd_workload htd_workloads[];
+extern const unsigned int htd_workload_count;
+const struct htd_workload *htd_find_workload(const char *name);
+
+/* ---- "Managed code": what workloads are written against ---- */
+
+/* A P/Invoke to target (the real address of a native function), made
+ * through stub(ctx), which calls it.  Wraps it per the runtime's style.
+ * Returns S_OK or the exception the CLR would throw (the call is then not
+ * made when LeaveRuntime failed). */
+typedef ULONG_PTR (*htd_native_stub)(void *ctx);
+HRESULT htd_pinvoke(struct htd_thread *self, SIZE_T target, const char *name, htd_native_stub stub,
+        void *ctx, ULONG_PTR *result);
+
+/* A native-to-managed callback (reverse P/Invoke), called from native code
+ * on any thread: finds the calling thread's Thread or sets one up (spec 5.8),
+ * then ReverseEnterRuntime, managed(self, ctx), ReverseLeaveRuntime. */
+typedef HRESULT (*htd_managed_fn)(struct htd_thread *self, void *ctx);
+HRESULT htd_reverse_call(struct htd_runtime *runtime, htd_managed_fn managed, void *ctx);
+
+/* Thread.Start: a new managed thread running body(thread, arg). */
+HRESULT htd_thread_start(struct htd_thread *self, const char *role,
+        HRESULT (*body)(struct htd_thread *self, void *arg), void *arg, struct htd_thread **out);
+/* Thread.Join(ms): *joined FALSE when the time ran out.  COR_E_THREADINTERRUPTED
+ * when interrupted. */
+HRESULT htd_thread_join(struct htd_thread *self, struct htd_thread *thread, DWORD milliseconds, BOOL *joined);
+/* Thread.Sleep(ms).  COR_E_THREADINTERRUPTED when interrupted. */
+HRESULT htd_thread_sleep(struct htd_thread *self, DWORD milliseconds);
+/* Thread.Interrupt. */
+void htd_thread_interrupt(struct htd_thread *self, struct htd_thread *thread);
+/* Thread.Yield and the CLR's spin loops: SwitchToTask(0). */
+void htd_thread_yield(struct htd_thread *self);
+/* TRUE while thread is blocked in an interruptible wait (Thread.ThreadState
+ * has WaitSleepJoin). */
+BOOL htd_thread_in_wait(struct htd_thread *thread);
+/* Thread.BeginThreadAffinity / EndThreadAffinity; the CLR's own locks too. */
+HRESULT htd_begin_affinity(struct htd_thread *self);
+HRESULT htd_end_affinity(struct htd_thread *self);
+/* WaitHandle.WaitOne: the CLR's own OS wait (spec 5.10).  *signaled
+ * FALSE on timeout. */
+HRESULT htd_wait_handle(struct htd_thread *self, HANDLE handle, DWORD milliseconds, BOOL *signaled);
+/* Marks an exception the workload caught and expected. */
+void htd_caught(struct htd_thread *self, HRESULT hr);
+
+/* The record of a target (NULL when the workload never called it). */
+const struct htd_target_record *htd_find_target(struct htd_runtime *runtime, SIZE_T target);
+
+/* Text for an HRESULT the CLR hosting API uses ("HOST_E_INTERRUPTED", ...),
+ * or NULL. */
+const char *htd_hresult_name(HRESULT hr);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HOSTTASK_HTDRIVER_H */

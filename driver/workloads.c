@@ -1,0 +1,633 @@
+/*
+ * The simulated runtime's "managed code": static int Method(string) of the
+ * type HostTask.Simulated.Workloads, run by ExecuteInDefaultAppDomain.
+ *
+ * Each workload is what a small C# program would do, written against the
+ * driver's managed operations: [DllImport]s into real Win32 and CRT
+ * functions (bound by LoadLibrary/GetProcAddress, as NDirect binding does),
+ * native functions that call back into managed code, Thread.Start, Join,
+ * Sleep, Interrupt and thread-affinity regions.  The driver records every
+ * host call, so what a workload did is known exactly; the return value is
+ * the number of things that did not go as a correct host makes them go.
+ */
+#include "driver_private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- [DllImport] declarations ---- */
+
+struct dllimport
+{
+    const WCHAR *dll;
+    const char *entry;
+    SIZE_T address;
+};
+
+enum
+{
+    IMP_GETTICKCOUNT, IMP_GETCURRENTTHREADID, IMP_QUERYPERFORMANCECOUNTER, IMP_SLEEP, IMP_SETEVENT,
+    IMP_ENUMSYSTEMLOCALESEX, IMP_GETLOCALEINFOEX, IMP_QSORT, IMP_COUNT
+};
+
+static struct dllimport imports[IMP_COUNT] =
+{
+    { L"kernel32.dll", "GetTickCount", 0 },
+    { L"kernel32.dll", "GetCurrentThreadId", 0 },
+    { L"kernel32.dll", "QueryPerformanceCounter", 0 },
+    { L"kernel32.dll", "Sleep", 0 },
+    { L"kernel32.dll", "SetEvent", 0 },
+    { L"kernel32.dll", "EnumSystemLocalesEx", 0 },
+    { L"kernel32.dll", "GetLocaleInfoEx", 0 },
+    { L"msvcrt.dll", "qsort", 0 },
+};
+
+/* NDirect binding: the target is whatever GetProcAddress gives (a
+ * forwarded export resolves into the module that implements it). */
+static HRESULT bind_imports(void)
+{
+    HMODULE module;
+    int i;
+
+    for (i = 0; i < IMP_COUNT; i++)
+    {
+        if (imports[i].address)
+            continue;
+        if (!(module = LoadLibraryW(imports[i].dll)))
+            return HRESULT_FROM_WIN32(GetLastError());
+        if (!(imports[i].address = (SIZE_T)GetProcAddress(module, imports[i].entry)))
+            return COR_E_MISSINGMETHOD;
+    }
+    return S_OK;
+}
+
+#define CALL(imp, type) ((type)(void (*)(void))imports[imp].address)
+
+static HRESULT pinvoke(struct htd_thread *self, int imp, htd_native_stub stub, void *ctx, ULONG_PTR *result)
+{
+    return htd_pinvoke(self, imports[imp].address, imports[imp].entry, stub, ctx, result);
+}
+
+static ULONG_PTR stub_GetTickCount(void *ctx)
+{
+    return CALL(IMP_GETTICKCOUNT, DWORD (WINAPI *)(void))();
+}
+
+static ULONG_PTR stub_GetCurrentThreadId(void *ctx)
+{
+    return CALL(IMP_GETCURRENTTHREADID, DWORD (WINAPI *)(void))();
+}
+
+static ULONG_PTR stub_QueryPerformanceCounter(void *ctx)
+{
+    return CALL(IMP_QUERYPERFORMANCECOUNTER, BOOL (WINAPI *)(LARGE_INTEGER *))(ctx);
+}
+
+static ULONG_PTR stub_Sleep(void *ctx)
+{
+    CALL(IMP_SLEEP, void (WINAPI *)(DWORD))((DWORD)(ULONG_PTR)ctx);
+    return 0;
+}
+
+static ULONG_PTR stub_SetEvent(void *ctx)
+{
+    return CALL(IMP_SETEVENT, BOOL (WINAPI *)(HANDLE))(ctx);
+}
+
+struct locale_ctx
+{
+    int limit, seen;
+    HRESULT hr;
+    WCHAR name[LOCALE_NAME_MAX_LENGTH];
+};
+
+struct locale_info_args
+{
+    const WCHAR *name;
+    WCHAR buffer[128];
+};
+
+static ULONG_PTR stub_GetLocaleInfoEx(void *ctx)
+{
+    struct locale_info_args *args = ctx;
+
+    return CALL(IMP_GETLOCALEINFOEX, int (WINAPI *)(LPCWSTR, LCTYPE, LPWSTR, int))(args->name,
+            LOCALE_SENGLISHLANGUAGENAME, args->buffer, ARRAYSIZE(args->buffer));
+}
+
+/* The managed delegate EnumSystemLocalesEx calls back: a callback inside
+ * a P/Invoke, with a P/Invoke of its own inside (spec 5.7). */
+static HRESULT managed_locale(struct htd_thread *self, void *arg)
+{
+    struct locale_ctx *ctx = arg;
+    struct locale_info_args info = { .name = ctx->name };
+
+    ctx->seen++;
+    return pinvoke(self, IMP_GETLOCALEINFOEX, stub_GetLocaleInfoEx, &info, NULL);
+}
+
+/* The reverse P/Invoke thunk the CLR makes for that delegate. */
+static BOOL CALLBACK locale_thunk(LPWSTR name, DWORD flags, LPARAM param)
+{
+    struct locale_ctx *ctx = (struct locale_ctx *)param;
+    struct htd_thread *self = htd__current_thread();
+
+    lstrcpynW(ctx->name, name, ARRAYSIZE(ctx->name));
+    if (FAILED(ctx->hr = htd_reverse_call(self->runtime, managed_locale, ctx)))
+        return FALSE;
+    return ctx->seen < ctx->limit;
+}
+
+static ULONG_PTR stub_EnumSystemLocalesEx(void *ctx)
+{
+    return CALL(IMP_ENUMSYSTEMLOCALESEX, BOOL (WINAPI *)(LOCALE_ENUMPROCEX, DWORD, LPARAM, LPVOID))(
+            locale_thunk, LOCALE_ALL, (LPARAM)ctx, NULL);
+}
+
+/* EnumSystemLocalesEx with a delegate that stops after limit locales. */
+static HRESULT enum_locales(struct htd_thread *self, int limit)
+{
+    struct locale_ctx ctx = { .limit = limit };
+    HRESULT hr;
+
+    if (FAILED(hr = pinvoke(self, IMP_ENUMSYSTEMLOCALESEX, stub_EnumSystemLocalesEx, &ctx, NULL)))
+        return hr;
+    return ctx.hr;
+}
+
+/* qsort with a managed comparison delegate: each comparison is a reverse
+ * P/Invoke on the calling thread. */
+struct compare_ctx
+{
+    const void *a, *b;
+    int result;
+};
+
+static HRESULT managed_compare(struct htd_thread *self, void *arg)
+{
+    struct compare_ctx *ctx = arg;
+    int a = *(const int *)ctx->a, b = *(const int *)ctx->b;
+
+    ctx->result = (a > b) - (a < b);
+    return S_OK;
+}
+
+static int __cdecl compare_thunk(const void *a, const void *b)
+{
+    struct compare_ctx ctx = { a, b, 0 };
+    struct htd_thread *self = htd__current_thread();
+
+    /* A native caller cannot take an exception: a failed transition
+     * compares equal, and the driver has recorded the fault. */
+    if (FAILED(htd_reverse_call(self->runtime, managed_compare, &ctx)))
+        return 0;
+    return ctx.result;
+}
+
+struct sort_args
+{
+    int *values;
+    size_t count;
+};
+
+static ULONG_PTR stub_qsort(void *ctx)
+{
+    struct sort_args *args = ctx;
+
+    CALL(IMP_QSORT, void (__cdecl *)(void *, size_t, size_t, int (__cdecl *)(const void *, const void *)))(
+            args->values, args->count, sizeof(int), compare_thunk);
+    return 0;
+}
+
+static HRESULT sort_numbers(struct htd_thread *self, int count, int *failures)
+{
+    int values[64], i;
+    struct sort_args args = { values, (size_t)count };
+    HRESULT hr;
+
+    if (count > (int)ARRAYSIZE(values))
+        count = ARRAYSIZE(values);
+    for (i = 0; i < count; i++)
+        values[i] = (i * 37 + 11) % count;
+    if (FAILED(hr = pinvoke(self, IMP_QSORT, stub_qsort, &args, NULL)))
+        return hr;
+    for (i = 1; i < count; i++)
+        if (values[i - 1] > values[i])
+        {
+            (*failures)++;
+            break;
+        }
+    return S_OK;
+}
+
+/* ---- A native library function that calls back from its own thread ---- */
+
+struct native_thread_args
+{
+    struct htd_runtime *runtime;
+    int callbacks;
+    HRESULT hr;
+};
+
+static HRESULT managed_native_callback(struct htd_thread *self, void *arg)
+{
+    /* Managed work on a thread born in native code: one P/Invoke. */
+    return pinvoke(self, IMP_GETCURRENTTHREADID, stub_GetCurrentThreadId, NULL, NULL);
+}
+
+static DWORD WINAPI native_thread(void *arg)
+{
+    struct native_thread_args *args = arg;
+    int i;
+
+    /* The native library calls its registered managed callback several
+     * times from a thread of its own (spec 5.8). */
+    for (i = 0; i < args->callbacks; i++)
+        if (FAILED(args->hr = htd_reverse_call(args->runtime, managed_native_callback, NULL)))
+            break;
+    return 0;
+}
+
+/* Not exported: the report shows it as module+offset. */
+static ULONG_PTR __attribute__((noinline)) native_run_callback_thread(void *arg)
+{
+    HANDLE thread = CreateThread(NULL, 0, native_thread, arg, 0, NULL);
+
+    if (!thread)
+        return FALSE;
+    WaitForSingleObject(thread, INFINITE);
+    CloseHandle(thread);
+    return TRUE;
+}
+
+static HRESULT run_native_thread(struct htd_thread *self, int callbacks, int *failures)
+{
+    struct native_thread_args args = { self->runtime, callbacks, S_OK };
+    ULONG_PTR ok = FALSE;
+    HRESULT hr;
+
+    if (FAILED(hr = htd_pinvoke(self, (SIZE_T)native_run_callback_thread, "native_run_callback_thread",
+            native_run_callback_thread, &args, &ok)))
+        return hr;
+    if (!ok)
+        (*failures)++;
+    return args.hr;
+}
+
+/* ---- Workload pieces ---- */
+
+static int parse_scale(const WCHAR *argument, int fallback, int max)
+{
+    int value;
+
+    if (!argument || !*argument)
+        return fallback;
+    value = _wtoi(argument);
+    if (value < 1)
+        return fallback;
+    return value > max ? max : value;
+}
+
+struct worker_args
+{
+    int index, scale;
+    int failures;
+};
+
+static HRESULT pinvoke_loop(struct htd_thread *self, int count)
+{
+    LARGE_INTEGER counter;
+    HRESULT hr;
+    int i;
+
+    for (i = 0; i < count; i++)
+    {
+        if (FAILED(hr = pinvoke(self, IMP_GETTICKCOUNT, stub_GetTickCount, NULL, NULL)))
+            return hr;
+        if (i % 2 == 0 && FAILED(hr = pinvoke(self, IMP_GETCURRENTTHREADID, stub_GetCurrentThreadId, NULL, NULL)))
+            return hr;
+        if (i % 4 == 0 && FAILED(hr = pinvoke(self, IMP_QUERYPERFORMANCECOUNTER, stub_QueryPerformanceCounter,
+                &counter, NULL)))
+            return hr;
+    }
+    return S_OK;
+}
+
+/* A compute thread: P/Invokes, callbacks, a blocking native call, nested
+ * affinity, and two Thread.Sleep(1). */
+static HRESULT worker_body(struct htd_thread *self, void *arg)
+{
+    struct worker_args *args = arg;
+    HRESULT hr;
+    int i;
+
+    if (FAILED(hr = pinvoke_loop(self, 1000 * args->index * args->scale)))
+        return hr;
+    if (FAILED(hr = enum_locales(self, 4 * args->index)))
+        return hr;
+    if (FAILED(hr = sort_numbers(self, 16 + 8 * args->index, &args->failures)))
+        return hr;
+    /* A region that must stay on this OS thread, nested (spec 5.5). */
+    htd_begin_affinity(self);
+    htd_begin_affinity(self);
+    for (i = 0; i < args->index; i++)
+        if (FAILED(hr = pinvoke(self, IMP_SLEEP, stub_Sleep, (void *)(ULONG_PTR)2, NULL)))
+            break;
+    htd_end_affinity(self);
+    htd_end_affinity(self);
+    if (FAILED(hr))
+        return hr;
+    for (i = 0; i < 2; i++)
+        if (FAILED(hr = htd_thread_sleep(self, 1)))
+            return hr;
+    return S_OK;
+}
+
+struct sleeper_args
+{
+    DWORD milliseconds;
+    BOOL interrupted;
+};
+
+/* try { Thread.Sleep(ms); } catch (ThreadInterruptedException) { ... } */
+static HRESULT sleeper_body(struct htd_thread *self, void *arg)
+{
+    struct sleeper_args *args = arg;
+    HRESULT hr = htd_thread_sleep(self, args->milliseconds);
+
+    if (hr == COR_E_THREADINTERRUPTED)
+    {
+        htd_caught(self, hr);
+        args->interrupted = TRUE;
+        return S_OK;
+    }
+    return hr;
+}
+
+struct blocker_args
+{
+    HANDLE event;
+    BOOL signaled;
+};
+
+/* WaitHandle.WaitOne() on an event the main thread sets. */
+static HRESULT blocker_body(struct htd_thread *self, void *arg)
+{
+    struct blocker_args *args = arg;
+
+    return htd_wait_handle(self, args->event, 30000, &args->signaled);
+}
+
+struct joiner_args
+{
+    struct htd_thread *target;
+    BOOL interrupted, joined;
+};
+
+/* try { target.Join(); } catch (ThreadInterruptedException) { ... } */
+static HRESULT joiner_body(struct htd_thread *self, void *arg)
+{
+    struct joiner_args *args = arg;
+    HRESULT hr = htd_thread_join(self, args->target, INFINITE, &args->joined);
+
+    if (hr == COR_E_THREADINTERRUPTED)
+    {
+        htd_caught(self, hr);
+        args->interrupted = TRUE;
+        return S_OK;
+    }
+    return hr;
+}
+
+/* Waits (yielding, like SpinWait) until thread blocks interruptibly. */
+static void wait_until_blocked(struct htd_thread *self, struct htd_thread *thread)
+{
+    while (!htd_thread_in_wait(thread) && !thread->rec.end_ms)
+        htd_thread_yield(self);
+}
+
+static HRESULT join(struct htd_thread *self, struct htd_thread *thread, int *failures)
+{
+    BOOL joined;
+    HRESULT hr;
+
+    if (!thread)
+        return S_OK;
+    if (FAILED(hr = htd_thread_join(self, thread, INFINITE, &joined)))
+        return hr;
+    if (!joined)
+        (*failures)++;
+    return S_OK;
+}
+
+/* Thread.Sleep + Thread.Interrupt and Join + Thread.Interrupt (spec 5.13),
+ * and a Join(0) that times out. */
+static HRESULT interrupt_scenario(struct htd_thread *self, int *failures)
+{
+    struct sleeper_args sleeper_args = { 5000, FALSE };
+    struct blocker_args blocker_args = { NULL, FALSE };
+    struct joiner_args joiner_args = { NULL, FALSE, FALSE };
+    struct htd_thread *sleeper = NULL, *blocker = NULL, *joiner = NULL;
+    BOOL joined = TRUE;
+    HRESULT hr;
+
+    if (!(blocker_args.event = CreateEventW(NULL, TRUE, FALSE, NULL)))
+        return HRESULT_FROM_WIN32(GetLastError());
+    if (FAILED(hr = htd_thread_start(self, "sleeper", sleeper_body, &sleeper_args, &sleeper)))
+        goto done;
+    if (FAILED(hr = htd_thread_start(self, "blocker", blocker_body, &blocker_args, &blocker)))
+        goto done;
+    joiner_args.target = blocker;
+    if (FAILED(hr = htd_thread_start(self, "joiner", joiner_body, &joiner_args, &joiner)))
+        goto done;
+
+    wait_until_blocked(self, sleeper);
+    htd_thread_interrupt(self, sleeper);
+
+    /* blocker.Join(0): still running, so false. */
+    if (FAILED(hr = htd_thread_join(self, blocker, 0, &joined)))
+        goto done;
+    if (joined)
+        (*failures)++;
+
+    wait_until_blocked(self, joiner);
+    htd_thread_interrupt(self, joiner);
+
+    if (FAILED(hr = pinvoke(self, IMP_SETEVENT, stub_SetEvent, blocker_args.event, NULL)))
+        goto done;
+
+done:
+    if (SUCCEEDED(hr))
+    {
+        if (FAILED(hr = join(self, sleeper, failures)) || FAILED(hr = join(self, joiner, failures))
+                || FAILED(hr = join(self, blocker, failures)))
+            goto out;
+        if (!sleeper_args.interrupted)
+            (*failures)++;
+        if (!joiner_args.interrupted || joiner_args.joined)
+            (*failures)++;
+        if (!blocker_args.signaled)
+            (*failures)++;
+    }
+out:
+    CloseHandle(blocker_args.event);
+    return hr;
+}
+
+/* ---- The workloads ---- */
+
+#define WORKERS 3
+
+static HRESULT start_workers(struct htd_thread *self, struct worker_args *args, struct htd_thread **threads,
+        int count, int scale)
+{
+    char role[24];
+    HRESULT hr;
+    int i;
+
+    for (i = 0; i < count; i++)
+    {
+        args[i].index = i + 1;
+        args[i].scale = scale;
+        args[i].failures = 0;
+        snprintf(role, sizeof(role), "worker %d", i + 1);
+        if (FAILED(hr = htd_thread_start(self, role, worker_body, &args[i], &threads[i])))
+            return hr;
+    }
+    return S_OK;
+}
+
+static HRESULT join_workers(struct htd_thread *self, struct worker_args *args, struct htd_thread **threads,
+        int count, int *failures)
+{
+    HRESULT hr = S_OK;
+    int i;
+
+    for (i = 0; i < count; i++)
+    {
+        if (FAILED(hr = join(self, threads[i], failures)))
+            return hr;
+        *failures += args[i].failures;
+        if (threads[i] && FAILED(threads[i]->result))
+            (*failures)++;
+    }
+    return hr;
+}
+
+static HRESULT run_default(struct htd_thread *self, const WCHAR *argument, DWORD *ret)
+{
+    struct htd_thread *workers[WORKERS] = { NULL };
+    struct worker_args args[WORKERS];
+    int failures = 0, scale = parse_scale(argument, 1, 1000);
+    HRESULT hr;
+
+    if (FAILED(hr = bind_imports()))
+        return hr;
+    htd_begin_affinity(self);
+    htd_begin_affinity(self);
+    hr = pinvoke_loop(self, 100);
+    htd_end_affinity(self);
+    htd_end_affinity(self);
+    if (FAILED(hr))
+        return hr;
+
+    if (FAILED(hr = start_workers(self, args, workers, WORKERS, scale)))
+        return hr;
+    if (FAILED(hr = interrupt_scenario(self, &failures)))
+        return hr;
+    if (FAILED(hr = run_native_thread(self, 3, &failures)))
+        return hr;
+    if (FAILED(hr = enum_locales(self, 2)))
+        return hr;
+    if (FAILED(hr = join_workers(self, args, workers, WORKERS, &failures)))
+        return hr;
+    *ret = failures + (DWORD)self->runtime->fault_count;
+    return S_OK;
+}
+
+static HRESULT run_pinvoke(struct htd_thread *self, const WCHAR *argument, DWORD *ret)
+{
+    int count = parse_scale(argument, 10000, 100000000);
+    HRESULT hr;
+    int i;
+
+    if (FAILED(hr = bind_imports()))
+        return hr;
+    for (i = 0; i < count; i++)
+        if (FAILED(hr = pinvoke(self, IMP_GETTICKCOUNT, stub_GetTickCount, NULL, NULL)))
+            return hr;
+    *ret = (DWORD)self->runtime->fault_count;
+    return S_OK;
+}
+
+static HRESULT run_callbacks(struct htd_thread *self, const WCHAR *argument, DWORD *ret)
+{
+    int failures = 0, count = parse_scale(argument, 8, 64);
+    HRESULT hr;
+
+    if (FAILED(hr = bind_imports()))
+        return hr;
+    if (FAILED(hr = enum_locales(self, count)))
+        return hr;
+    if (FAILED(hr = sort_numbers(self, count, &failures)))
+        return hr;
+    if (FAILED(hr = run_native_thread(self, count, &failures)))
+        return hr;
+    *ret = failures + (DWORD)self->runtime->fault_count;
+    return S_OK;
+}
+
+static HRESULT run_threads(struct htd_thread *self, const WCHAR *argument, DWORD *ret)
+{
+    struct htd_thread *workers[WORKERS] = { NULL };
+    struct worker_args args[WORKERS];
+    int failures = 0, scale = parse_scale(argument, 1, 1000);
+    HRESULT hr;
+
+    if (FAILED(hr = bind_imports()))
+        return hr;
+    if (FAILED(hr = start_workers(self, args, workers, WORKERS, scale)))
+        return hr;
+    if (FAILED(hr = join_workers(self, args, workers, WORKERS, &failures)))
+        return hr;
+    *ret = failures + (DWORD)self->runtime->fault_count;
+    return S_OK;
+}
+
+static HRESULT run_interrupt(struct htd_thread *self, const WCHAR *argument, DWORD *ret)
+{
+    int failures = 0;
+    HRESULT hr;
+
+    if (FAILED(hr = bind_imports()))
+        return hr;
+    if (FAILED(hr = interrupt_scenario(self, &failures)))
+        return hr;
+    *ret = failures + (DWORD)self->runtime->fault_count;
+    return S_OK;
+}
+
+const struct htd_workload htd_workloads[] =
+{
+    { L"Default", "default", "3 worker threads (P/Invokes, locale and qsort callbacks, blocking native "
+            "calls, nested affinity, sleeps), Sleep/Join interrupted by Thread.Interrupt, a timed-out "
+            "Join, a native-born thread calling back", run_default },
+    { L"PInvoke", "pinvoke", "ARGUMENT (default 10000) P/Invokes of GetTickCount on the calling thread",
+            run_pinvoke },
+    { L"Callbacks", "callbacks", "native code calling managed code: EnumSystemLocalesEx, qsort, and a "
+            "native-born thread", run_callbacks },
+    { L"Threads", "threads", "3 worker threads started through CreateTask and joined", run_threads },
+    { L"Interrupt", "interrupt", "Thread.Sleep and Thread.Join ended by Thread.Interrupt, a Join(0) that "
+            "times out", run_interrupt },
+};
+const unsigned int htd_workload_count = ARRAYSIZE(htd_workloads);
+
+const struct htd_workload *htd_find_workload(const char *name)
+{
+    unsigned int i;
+
+    for (i = 0; i < htd_workload_count; i++)
+        if (!_stricmp(name, htd_workloads[i].name))
+            return &htd_workloads[i];
+    return NULL;
+}

@@ -1,0 +1,69 @@
+/*
+ * hosttask-host's transition report: the host's statistics (per task, per
+ * P/Invoke target), targets resolved to module!export, printed as tables
+ * and written as JSON (host/report.schema.json), and, for a simulated
+ * runtime, held against what the CLR-style driver says it did.
+ */
+#ifndef HOSTTASK_HOST_REPORT_H
+#define HOSTTASK_HOST_REPORT_H
+
+#include <stdio.h>
+#include <hosttask/hosttask.h>
+#include "htdriver.h"
+
+struct report_task
+{
+    HT_TASK_STATS stats;
+    char role[24];              /* from the driver's record; empty for a real runtime */
+};
+
+struct report_target
+{
+    HT_TARGET_STATS stats;
+    char symbol[160];
+};
+
+struct report
+{
+    /* What ran. */
+    BOOL simulated;
+    const char *pinvoke_style;  /* simulated only */
+    const char *clr_version;
+    const char *server;         /* "registered" or the --dll path */
+    WCHAR assembly[MAX_PATH], type[128], method[64], argument[128];
+    BOOL has_argument;
+    HRESULT execute_hr;
+    DWORD return_value;
+    double wall_ms;
+    BOOL profiling;
+
+    UINT task_count;
+    struct report_task *tasks;
+    UINT target_count;
+    struct report_target *targets;
+
+    /* The simulated runtime's cross-check and faults. */
+    BOOL checked;
+    UINT check_tasks, check_targets;
+    UINT mismatch_count;
+    char mismatches[16][160];
+    UINT fault_count;
+    struct htd_fault faults[HTD_MAX_FAULTS];
+};
+
+/* Resolves an address to "module!export", "module!#ordinal",
+ * "module+0xoffset" or "0xaddress", walking the export directory of the
+ * module that contains it. */
+void report_resolve_symbol(SIZE_T address, char *out, size_t size);
+
+/* Fills the task and target tables from the host control's statistics. */
+HRESULT report_collect(struct report *report, IHostControl *control);
+/* Holds the tables against the driver's records (exact counts). */
+void report_check(struct report *report, struct htd_runtime *runtime);
+void report_print(const struct report *report, FILE *out, unsigned int top);
+/* The one-line summary, also the last line of report_print. */
+void report_print_summary(const struct report *report, FILE *out, int exit_code);
+BOOL report_write_json(const struct report *report, const WCHAR *path, int exit_code);
+void report_free(struct report *report);
+
+#endif /* HOSTTASK_HOST_REPORT_H */

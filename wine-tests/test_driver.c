@@ -1,0 +1,836 @@
+/*
+ * hosttask driven by the CLR-style driver (driver/), end to end: the
+ * simulated runtime's handshake, its workloads in both P/Invoke styles,
+ * the host's statistics held against what the driver did, the CLR's
+ * treatment of bad host results, and the AddRef/Release discipline on the
+ * fake CLR objects.
+ *
+ * Every session runs on a fresh OS thread, as a host's main thread would:
+ * the thread's adopted task (and the fake ICLRTask it holds) goes when the
+ * thread ends, so refcounts can be checked at baseline afterwards.  Only
+ * the test's main thread asserts (CMocka cannot fail on another thread).
+ */
+#define COBJMACROS
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <hosttask/hosttask.h>
+#include <cmocka.h>
+
+#include "htdriver.h"
+#include "report.h"
+
+#define assert_hr(hr, expected) _assert_int_equal((ULONG)(hr), (ULONG)(expected), __FILE__, __LINE__)
+
+/* ---- A spy IHostControl: records the handshake, can hand out a task
+ * manager that answers badly ---- */
+
+enum bad
+{
+    BAD_NONE,
+    BAD_REVERSE_ENTER_S_FALSE,      /* ReverseEnterRuntime: S_FALSE (the CLR throws) */
+    BAD_SLEEP_TIMEOUT,              /* Sleep: HOST_E_TIMEOUT (the CLR asserts) */
+    BAD_CREATE_TASK_FAIL,           /* CreateTask: E_FAIL (Thread.Start throws) */
+    BAD_LEAVE_OOM                   /* LeaveRuntime: E_OUTOFMEMORY (the call is not made) */
+};
+
+struct bad_manager
+{
+    IHostTaskManager IHostTaskManager_iface;
+    LONG refcount;
+    IHostTaskManager *inner;
+    enum bad bad;
+};
+
+static inline struct bad_manager *bad_impl(IHostTaskManager *iface)
+{
+    return CONTAINING_RECORD(iface, struct bad_manager, IHostTaskManager_iface);
+}
+
+static HRESULT STDMETHODCALLTYPE bad_QueryInterface(IHostTaskManager *iface, REFIID riid, void **out)
+{
+    *out = NULL;
+    if (!IsEqualIID(riid, &IID_IUnknown) && !IsEqualIID(riid, &IID_IHostTaskManager))
+        return E_NOINTERFACE;
+    *out = iface;
+    IHostTaskManager_AddRef(iface);
+    return S_OK;
+}
+
+static ULONG STDMETHODCALLTYPE bad_AddRef(IHostTaskManager *iface)
+{
+    return InterlockedIncrement(&bad_impl(iface)->refcount);
+}
+
+static ULONG STDMETHODCALLTYPE bad_Release(IHostTaskManager *iface)
+{
+    struct bad_manager *manager = bad_impl(iface);
+    LONG refcount = InterlockedDecrement(&manager->refcount);
+
+    if (!refcount)
+    {
+        IHostTaskManager_Release(manager->inner);
+        HeapFree(GetProcessHeap(), 0, manager);
+    }
+    return refcount;
+}
+
+#define INNER(iface) (bad_impl(iface)->inner)
+static HRESULT STDMETHODCALLTYPE bad_GetCurrentTask(IHostTaskManager *iface, IHostTask **task)
+{
+    return IHostTaskManager_GetCurrentTask(INNER(iface), task);
+}
+
+static HRESULT STDMETHODCALLTYPE bad_CreateTask(IHostTaskManager *iface, DWORD stack, LPTHREAD_START_ROUTINE start,
+        void *param, IHostTask **task)
+{
+    if (bad_impl(iface)->bad == BAD_CREATE_TASK_FAIL)
+    {
+        *task = NULL;
+        return E_FAIL;
+    }
+    return IHostTaskManager_CreateTask(INNER(iface), stack, start, param, task);
+}
+
+static HRESULT STDMETHODCALLTYPE bad_Sleep(IHostTaskManager *iface, DWORD ms, DWORD option)
+{
+    HRESULT hr = IHostTaskManager_Sleep(INNER(iface), ms, option);
+
+    return bad_impl(iface)->bad == BAD_SLEEP_TIMEOUT ? HOST_E_TIMEOUT : hr;
+}
+
+static HRESULT STDMETHODCALLTYPE bad_SwitchToTask(IHostTaskManager *iface, DWORD option)
+{
+    return IHostTaskManager_SwitchToTask(INNER(iface), option);
+}
+
+static HRESULT STDMETHODCALLTYPE bad_SetUILocale(IHostTaskManager *iface, LCID lcid)
+{
+    return IHostTaskManager_SetUILocale(INNER(iface), lcid);
+}
+
+static HRESULT STDMETHODCALLTYPE bad_SetLocale(IHostTaskManager *iface, LCID lcid)
+{
+    return IHostTaskManager_SetLocale(INNER(iface), lcid);
+}
+
+static HRESULT STDMETHODCALLTYPE bad_CallNeedsHostHook(IHostTaskManager *iface, SIZE_T target, BOOL *hook)
+{
+    return IHostTaskManager_CallNeedsHostHook(INNER(iface), target, hook);
+}
+
+static HRESULT STDMETHODCALLTYPE bad_LeaveRuntime(IHostTaskManager *iface, SIZE_T target)
+{
+    if (bad_impl(iface)->bad == BAD_LEAVE_OOM)
+        return E_OUTOFMEMORY;
+    return IHostTaskManager_LeaveRuntime(INNER(iface), target);
+}
+
+static HRESULT STDMETHODCALLTYPE bad_EnterRuntime(IHostTaskManager *iface)
+{
+    return IHostTaskManager_EnterRuntime(INNER(iface));
+}
+
+static HRESULT STDMETHODCALLTYPE bad_ReverseLeaveRuntime(IHostTaskManager *iface)
+{
+    return IHostTaskManager_ReverseLeaveRuntime(INNER(iface));
+}
+
+static HRESULT STDMETHODCALLTYPE bad_ReverseEnterRuntime(IHostTaskManager *iface)
+{
+    HRESULT hr = IHostTaskManager_ReverseEnterRuntime(INNER(iface));
+
+    /* The host did count it; the CLR still throws on S_FALSE.  Close it
+     * again so that the host's nesting stays balanced. */
+    if (bad_impl(iface)->bad == BAD_REVERSE_ENTER_S_FALSE && hr == S_OK)
+    {
+        IHostTaskManager_ReverseLeaveRuntime(INNER(iface));
+        return S_FALSE;
+    }
+    return hr;
+}
+
+static HRESULT STDMETHODCALLTYPE bad_BeginDelayAbort(IHostTaskManager *iface)
+{
+    return IHostTaskManager_BeginDelayAbort(INNER(iface));
+}
+
+static HRESULT STDMETHODCALLTYPE bad_EndDelayAbort(IHostTaskManager *iface)
+{
+    return IHostTaskManager_EndDelayAbort(INNER(iface));
+}
+
+static HRESULT STDMETHODCALLTYPE bad_BeginThreadAffinity(IHostTaskManager *iface)
+{
+    return IHostTaskManager_BeginThreadAffinity(INNER(iface));
+}
+
+static HRESULT STDMETHODCALLTYPE bad_EndThreadAffinity(IHostTaskManager *iface)
+{
+    return IHostTaskManager_EndThreadAffinity(INNER(iface));
+}
+
+static HRESULT STDMETHODCALLTYPE bad_SetStackGuarantee(IHostTaskManager *iface, ULONG guarantee)
+{
+    return IHostTaskManager_SetStackGuarantee(INNER(iface), guarantee);
+}
+
+static HRESULT STDMETHODCALLTYPE bad_GetStackGuarantee(IHostTaskManager *iface, ULONG *guarantee)
+{
+    return IHostTaskManager_GetStackGuarantee(INNER(iface), guarantee);
+}
+
+static HRESULT STDMETHODCALLTYPE bad_SetCLRTaskManager(IHostTaskManager *iface, ICLRTaskManager *manager)
+{
+    return IHostTaskManager_SetCLRTaskManager(INNER(iface), manager);
+}
+
+static const IHostTaskManagerVtbl bad_vtbl =
+{
+    bad_QueryInterface, bad_AddRef, bad_Release, bad_GetCurrentTask, bad_CreateTask, bad_Sleep,
+    bad_SwitchToTask, bad_SetUILocale, bad_SetLocale, bad_CallNeedsHostHook, bad_LeaveRuntime,
+    bad_EnterRuntime, bad_ReverseLeaveRuntime, bad_ReverseEnterRuntime, bad_BeginDelayAbort,
+    bad_EndDelayAbort, bad_BeginThreadAffinity, bad_EndThreadAffinity, bad_SetStackGuarantee,
+    bad_GetStackGuarantee, bad_SetCLRTaskManager,
+};
+
+struct spy_control
+{
+    IHostControl IHostControl_iface;
+    LONG refcount;
+    IHostControl *inner;
+    enum bad bad;
+    GUID asked[32];
+    HRESULT answers[32];
+    LONG asked_count;
+};
+
+static inline struct spy_control *spy_impl(IHostControl *iface)
+{
+    return CONTAINING_RECORD(iface, struct spy_control, IHostControl_iface);
+}
+
+static HRESULT STDMETHODCALLTYPE spy_QueryInterface(IHostControl *iface, REFIID riid, void **out)
+{
+    *out = NULL;
+    if (!IsEqualIID(riid, &IID_IUnknown) && !IsEqualIID(riid, &IID_IHostControl))
+        return E_NOINTERFACE;
+    *out = iface;
+    IHostControl_AddRef(iface);
+    return S_OK;
+}
+
+static ULONG STDMETHODCALLTYPE spy_AddRef(IHostControl *iface)
+{
+    return InterlockedIncrement(&spy_impl(iface)->refcount);
+}
+
+static ULONG STDMETHODCALLTYPE spy_Release(IHostControl *iface)
+{
+    return InterlockedDecrement(&spy_impl(iface)->refcount);
+}
+
+static HRESULT STDMETHODCALLTYPE spy_GetHostManager(IHostControl *iface, REFIID riid, void **out)
+{
+    struct spy_control *spy = spy_impl(iface);
+    struct bad_manager *bad;
+    HRESULT hr = IHostControl_GetHostManager(spy->inner, riid, out);
+    LONG n = spy->asked_count;
+
+    if (n < 32)
+    {
+        spy->asked[n] = *riid;
+        spy->answers[n] = hr;
+        spy->asked_count = n + 1;
+    }
+    if (hr == S_OK && spy->bad != BAD_NONE && IsEqualIID(riid, &IID_IHostTaskManager))
+    {
+        bad = HeapAlloc(GetProcessHeap(), 0, sizeof(*bad));
+        bad->IHostTaskManager_iface.lpVtbl = &bad_vtbl;
+        bad->refcount = 1;
+        bad->inner = *out;
+        bad->bad = spy->bad;
+        *out = &bad->IHostTaskManager_iface;
+    }
+    return hr;
+}
+
+static HRESULT STDMETHODCALLTYPE spy_SetAppDomainManager(IHostControl *iface, DWORD id, IUnknown *manager)
+{
+    return IHostControl_SetAppDomainManager(spy_impl(iface)->inner, id, manager);
+}
+
+static const IHostControlVtbl spy_vtbl =
+{
+    spy_QueryInterface, spy_AddRef, spy_Release, spy_GetHostManager, spy_SetAppDomainManager,
+};
+
+/* ---- Sessions ---- */
+
+struct session
+{
+    /* In. */
+    struct htd_options options;
+    const WCHAR *method, *argument;
+    enum bad bad;
+    BOOL profiling;
+    BOOL second_run;                /* run the method twice, the hook policy changed in between */
+    SIZE_T exclude_target;          /* the hook policy: wrap all but this (0: all) */
+    /* Out. */
+    ICLRRuntimeHost *runtime;
+    struct htd_runtime *sim;
+    struct spy_control spy;
+    HRESULT hr_create, hr_null, hr_set, hr_set_again, hr_start, hr_set_after_start, hr_execute, hr_execute2,
+            hr_stop, hr_stop_again;
+    LONG asked_after_first_set;
+    LONG manager_refs_after_set;    /* the fake ICLRTaskManager's host references */
+    ULONG control_refs_after_set, control_refs_after_stop, control_final;
+    DWORD ret, ret2;
+    double wall_ms;
+    struct report report;
+    struct htd_target_record targets_after_first[HTD_MAX_TARGETS];
+    LONG target_count_after_first;
+};
+
+static ULONG refcount_of(IUnknown *unk)
+{
+    IUnknown_AddRef(unk);
+    return IUnknown_Release(unk);
+}
+
+static LARGE_INTEGER frequency;
+
+static double now_ms(void)
+{
+    LARGE_INTEGER now;
+
+    QueryPerformanceCounter(&now);
+    return (double)now.QuadPart * 1000.0 / (double)frequency.QuadPart;
+}
+
+/* What a host program does, on its own main thread. */
+static DWORD WINAPI session_thread(void *arg)
+{
+    struct session *s = arg;
+    IHostControl *real = NULL, *control;
+    double start;
+
+    CoInitializeEx(NULL, COINIT_MULTITHREADED);
+    if (FAILED(s->hr_create = ht_create_host_control_from(NULL, &real)))
+        return 1;
+    s->spy.IHostControl_iface.lpVtbl = &spy_vtbl;
+    s->spy.refcount = 1;
+    s->spy.inner = real;
+    s->spy.bad = s->bad;
+    control = &s->spy.IHostControl_iface;
+
+    ht_set_profiling(real, s->profiling);
+    /* The host's target table outlives task managers: start from zero. */
+    ht_reset_stats(real);
+    if (s->exclude_target && !s->second_run)
+        ht_set_hook_policy(real, TRUE, 1, &s->exclude_target);
+
+    if (FAILED(s->hr_create = htd_runtime_create(&s->options, &s->runtime)))
+        return 1;
+    s->sim = htd_runtime_from(s->runtime);
+    s->hr_null = ICLRRuntimeHost_SetHostControl(s->runtime, NULL);
+    s->hr_set = ICLRRuntimeHost_SetHostControl(s->runtime, control);
+    s->asked_after_first_set = s->spy.asked_count;
+    s->manager_refs_after_set = htd_clr_manager()->refcount - 1;
+    s->control_refs_after_set = s->spy.refcount;
+    s->hr_set_again = ICLRRuntimeHost_SetHostControl(s->runtime, control);
+    s->hr_start = ICLRRuntimeHost_Start(s->runtime);
+    s->hr_set_after_start = ICLRRuntimeHost_SetHostControl(s->runtime, control);
+
+    start = now_ms();
+    s->hr_execute = ICLRRuntimeHost_ExecuteInDefaultAppDomain(s->runtime, L"hosttask-simulated",
+            HTD_WORKLOAD_TYPE, s->method, s->argument, &s->ret);
+    if (s->second_run)
+    {
+        memcpy(s->targets_after_first, s->sim->targets, sizeof(s->targets_after_first));
+        s->target_count_after_first = s->sim->target_count;
+        ht_set_hook_policy(real, TRUE, 1, &s->exclude_target);
+        s->hr_execute2 = ICLRRuntimeHost_ExecuteInDefaultAppDomain(s->runtime, L"hosttask-simulated",
+                HTD_WORKLOAD_TYPE, s->method, s->argument, &s->ret2);
+    }
+    s->wall_ms = now_ms() - start;
+
+    s->report.profiling = s->profiling;
+    report_collect(&s->report, real);
+    report_check(&s->report, s->sim);
+
+    s->hr_stop = ICLRRuntimeHost_Stop(s->runtime);
+    s->hr_stop_again = ICLRRuntimeHost_Stop(s->runtime);
+    s->control_refs_after_stop = s->spy.refcount;
+    ht_set_hook_policy(real, TRUE, 0, NULL);
+    s->control_final = IHostControl_Release(real);
+    CoUninitialize();
+    return 0;
+}
+
+static HRESULT dll_can_unload_soon(void)
+{
+    HRESULT (WINAPI *can_unload)(void);
+    HMODULE module = GetModuleHandleW(L"hosttask.dll");
+    HRESULT hr = E_FAIL;
+    int i;
+
+    assert_non_null(module);
+    can_unload = (void *)GetProcAddress(module, "DllCanUnloadNow");
+    assert_non_null(can_unload);
+    /* A created task's thread holds the module to its last instruction, a
+     * moment after the thread's end is visible. */
+    for (i = 0; i < 500 && (hr = can_unload()) != S_OK; i++)
+        Sleep(10);
+    return hr;
+}
+
+static struct session *run_session(const WCHAR *method, const WCHAR *argument, enum htd_pinvoke_style style)
+{
+    struct session *s = calloc(1, sizeof(*s));
+
+    assert_non_null(s);
+    s->options.style = style;
+    s->method = method;
+    s->argument = argument;
+    s->profiling = TRUE;
+    return s;
+}
+
+static void finish_session(struct session *s, BOOL expect_clean)
+{
+    HANDLE thread = CreateThread(NULL, 0, session_thread, s, 0, NULL);
+    char why[160];
+
+    assert_non_null(thread);
+    assert_int_equal(WaitForSingleObject(thread, 60000), WAIT_OBJECT_0);
+    CloseHandle(thread);
+    assert_hr(s->hr_create, S_OK);
+
+    /* The handshake (spec 5.1-5.2): NULL refused, all nine managers asked
+     * in the CLR's order, only the task manager taken, the CLR's task
+     * manager handed over before the third is asked, the control kept with
+     * one reference; a second SetHostControl asks only the empty slots and
+     * takes no second reference; after Start: E_ACCESSDENIED. */
+    assert_hr(s->hr_null, E_INVALIDARG);
+    assert_hr(s->hr_set, S_OK);
+    assert_int_equal(s->asked_after_first_set, 9);
+    assert_int_equal(s->sim->clr_manager_given_after, 2);
+    assert_int_equal(s->manager_refs_after_set, 1);
+    assert_int_equal(s->control_refs_after_set, 2);
+    assert_hr(s->hr_set_again, S_OK);
+    assert_int_equal(s->spy.asked_count, 17);
+    assert_hr(s->hr_start, S_OK);
+    assert_hr(s->hr_set_after_start, E_ACCESSDENIED);
+
+    /* Stop releases the one reference the runtime took (none more for the
+     * second SetHostControl); a second Stop has nothing left to stop. */
+    assert_hr(s->hr_stop, S_OK);
+    assert_hr(s->hr_stop_again, E_UNEXPECTED);
+    assert_int_equal(s->control_refs_after_stop, 1);
+    assert_int_equal(s->control_final, 0);
+
+    if (expect_clean)
+    {
+        assert_hr(s->hr_execute, S_OK);
+        assert_int_equal(s->ret, 0);
+        assert_int_equal(s->sim->fault_count, 0);
+        /* Every count the host reports is what the driver did. */
+        if (s->report.mismatch_count)
+            fail_msg("report mismatch: %s", s->report.mismatches[0]);
+    }
+
+    /* The fake CLR objects are back where they started, none
+     * over-released, and nothing keeps the DLL. */
+    if (!htd_fakes_at_baseline(s->sim, why, sizeof(why)))
+        fail_msg("%s", why);
+    assert_hr(dll_can_unload_soon(), S_OK);
+}
+
+static void end_session(struct session *s)
+{
+    assert_int_equal(ICLRRuntimeHost_Release(s->runtime), 0);
+    report_free(&s->report);
+    free(s);
+}
+
+static const struct htd_thread_record *find_role(struct session *s, const char *role)
+{
+    LONG i;
+
+    for (i = 0; i < s->sim->thread_count; i++)
+        if (!strcmp(s->sim->threads[i]->rec.role, role))
+            return &s->sim->threads[i]->rec;
+    fail_msg("no thread '%s'", role);
+    return NULL;
+}
+
+static const HT_TASK_STATS *task_of(struct session *s, const struct htd_thread_record *rec)
+{
+    UINT i;
+
+    for (i = 0; i < s->report.task_count; i++)
+        if (s->report.tasks[i].stats.threadId == rec->os_thread_id)
+            return &s->report.tasks[i].stats;
+    fail_msg("no task for '%s'", rec->role);
+    return NULL;
+}
+
+static const struct report_target *target_of(struct session *s, SIZE_T address)
+{
+    UINT i;
+
+    for (i = 0; i < s->report.target_count; i++)
+        if ((SIZE_T)s->report.targets[i].stats.target == address)
+            return &s->report.targets[i];
+    return NULL;
+}
+
+static SIZE_T export_address(const WCHAR *dll, const char *name)
+{
+    return (SIZE_T)GetProcAddress(GetModuleHandleW(dll), name);
+}
+
+/* ---- Tests ---- */
+
+static void check_default(struct session *s)
+{
+    const struct htd_thread_record *rec;
+    const struct htd_target_record *t;
+    const struct report_target *target;
+    const HT_TASK_STATS *task;
+    char role[24];
+    UINT64 native_total = 0;
+    LONG i;
+    int w;
+
+    finish_session(s, TRUE);
+    assert_int_equal(s->report.task_count, 8);
+    assert_int_equal(s->report.check_tasks, 8);
+    assert_int_equal(s->report.check_targets, 10);
+
+    /* The workload's shape, in numbers: worker w makes 1750w P/Invokes in
+     * its loop, EnumSystemLocalesEx with 4w callbacks each making one
+     * P/Invoke, one qsort, w blocking Sleep(2)s, two Thread.Sleep(1)s. */
+    for (w = 1; w <= 3; w++)
+    {
+        snprintf(role, sizeof(role), "worker %d", w);
+        rec = find_role(s, role);
+        task = task_of(s, rec);
+        assert_true(task->flags & HT_TASK_CREATED);
+        assert_int_equal(task->transitions[HT_STAT_LEAVE], 1755 * w + 2);
+        assert_int_equal(task->transitions[HT_STAT_ENTER], 1755 * w + 2);
+        assert_true(task->transitions[HT_STAT_REVERSE_ENTER] >= (UINT64)4 * w + 15);
+        assert_int_equal(task->sleeps, 2);
+        assert_int_equal(task->maxDepth, 3);
+        /* Plausible times: w Sleep(2)s inside, and no more than it lived. */
+        assert_true(task->nativeTimeNs >= (UINT64)w * 2 * 1000000 * 9 / 10);
+        assert_true(task->nativeTimeNs <= (rec->end_ms - rec->start_ms + 20) * 1000000);
+    }
+    rec = find_role(s, "sleeper");
+    task = task_of(s, rec);
+    assert_int_equal(task->sleeps, 1);
+    assert_int_equal(task->alerts, 1);
+    assert_int_equal(task->interruptedWaits, 1);
+    assert_int_equal(rec->expected_exceptions, 1);
+    /* Interrupted well before its 5 s. */
+    assert_true(rec->end_ms - rec->start_ms < 2000);
+    rec = find_role(s, "joiner");
+    task = task_of(s, rec);
+    assert_int_equal(task->joins, 1);
+    assert_int_equal(task->alerts, 1);
+    assert_int_equal(task->interruptedWaits, 1);
+    rec = find_role(s, "main");
+    task = task_of(s, rec);
+    assert_true(task->flags & HT_TASK_ADOPTED);
+    assert_int_equal(task->joins, 7);
+    rec = find_role(s, "native-born");
+    task = task_of(s, rec);
+    assert_true(task->flags & HT_TASK_ADOPTED);
+    assert_true(task->flags & HT_TASK_ENDED);
+    assert_int_equal(task->transitions[HT_STAT_REVERSE_ENTER], 3);
+    assert_int_equal(task->transitions[HT_STAT_LEAVE], 3);
+
+    /* Targets: module!export, calls exact, times plausible. */
+    target = target_of(s, export_address(L"kernel32.dll", "Sleep"));
+    assert_non_null(target);
+    assert_int_equal(target->stats.calls, 6);
+    assert_true(target->stats.nativeTimeNs >= 6 * 2 * 1000000 * 9 / 10);
+    assert_true(strstr(target->symbol, "!") != NULL);
+    target = target_of(s, export_address(L"msvcrt.dll", "qsort"));
+    assert_non_null(target);
+    assert_string_equal(target->symbol, "msvcrt.dll!qsort");
+    assert_int_equal(target->stats.calls, 3);
+    for (i = 0; i < (LONG)s->report.target_count; i++)
+        native_total += s->report.targets[i].stats.nativeTimeNs;
+    /* Eight threads at most, each no longer than the run. */
+    assert_true(native_total <= (UINT64)((s->wall_ms + 50) * 1e6 * 8));
+
+    /* The hook protocol per style: x64 asks before every call, x86 once per
+     * target; the CLR's own waits are never asked about. */
+    for (i = 0; i < s->sim->target_count; i++)
+    {
+        t = &s->sim->targets[i];
+        if (t->internal)
+            assert_int_equal(t->hook_queries, 0);
+        else if (s->options.style == HTD_PINVOKE_X86)
+            assert_int_equal(t->hook_queries, 1);
+        else
+            assert_int_equal(t->hook_queries, t->wrapped_calls + t->direct_calls);
+        assert_int_equal(t->direct_calls, 0);
+    }
+    end_session(s);
+}
+
+static void test_default_x64(void **state)
+{
+    check_default(run_session(L"Default", NULL, HTD_PINVOKE_X64));
+}
+
+static void test_default_x86(void **state)
+{
+    check_default(run_session(L"Default", NULL, HTD_PINVOKE_X86));
+}
+
+/* The CLR's real ICLRTaskManager: static, AddRef/Release return 1.  The
+ * host must still balance its own references. */
+static void test_static_manager(void **state)
+{
+    struct session *s = run_session(L"Callbacks", L"5", HTD_PINVOKE_X64);
+
+    s->options.static_manager = TRUE;
+    finish_session(s, TRUE);
+    assert_int_equal(htd_clr_manager()->refcount, 1);
+    assert_int_equal(find_role(s, "native-born")->reverse_enter, 5);
+    end_session(s);
+}
+
+/* A target the host says needs no hook: x64 asks every time and follows a
+ * policy change at once; x86 asked once, at bind, and keeps the answer. */
+static void check_policy(enum htd_pinvoke_style style)
+{
+    struct session *s = run_session(L"PInvoke", L"1000", style);
+    SIZE_T tick = export_address(L"kernel32.dll", "GetTickCount");
+    const struct htd_target_record *first, *second;
+
+    s->exclude_target = tick;
+    s->second_run = TRUE;
+    finish_session(s, TRUE);
+    assert_hr(s->hr_execute2, S_OK);
+    first = &s->targets_after_first[0];
+    second = htd_find_target(s->sim, tick);
+    assert_int_equal(first->target, tick);
+    assert_int_equal(first->wrapped_calls, 1000);
+    if (style == HTD_PINVOKE_X64)
+    {
+        assert_int_equal(second->hook_queries, 2000);
+        assert_int_equal(second->wrapped_calls, 1000);
+        assert_int_equal(second->direct_calls, 1000);
+        assert_int_equal(find_role(s, "main")->leave, 1000);
+    }
+    else
+    {
+        assert_int_equal(second->hook_queries, 1);
+        assert_int_equal(second->wrapped_calls, 2000);
+        assert_int_equal(second->direct_calls, 0);
+        assert_int_equal(find_role(s, "main")->leave, 2000);
+    }
+    assert_int_equal(target_of(s, tick)->stats.calls, second->wrapped_calls);
+    end_session(s);
+}
+
+static void test_policy_x64(void **state)
+{
+    check_policy(HTD_PINVOKE_X64);
+}
+
+static void test_policy_x86(void **state)
+{
+    check_policy(HTD_PINVOKE_X86);
+}
+
+static BOOL has_fault(struct session *s, enum htd_fault_kind kind, HRESULT hr, const char *what)
+{
+    LONG i;
+
+    for (i = 0; i < s->sim->fault_count && i < HTD_MAX_FAULTS; i++)
+        if (s->sim->faults[i].kind == kind && s->sim->faults[i].hr == hr && strstr(s->sim->faults[i].what, what))
+            return TRUE;
+    return FALSE;
+}
+
+/* What the CLR does with answers a correct host never gives. */
+static void test_bad_reverse_enter(void **state)
+{
+    struct session *s = run_session(L"Callbacks", L"4", HTD_PINVOKE_X64);
+
+    s->bad = BAD_REVERSE_ENTER_S_FALSE;
+    finish_session(s, FALSE);
+    /* S_FALSE is not S_OK: an exception, the delegate never runs, and it
+     * leaves the method. */
+    assert_true(has_fault(s, HTD_FAULT_THROW, S_FALSE, "ReverseEnterRuntime"));
+    assert_hr(s->hr_execute, COR_E_EXECUTIONENGINE);
+    assert_true(has_fault(s, HTD_FAULT_UNHANDLED, COR_E_EXECUTIONENGINE, "Callbacks"));
+    assert_int_equal(find_role(s, "main")->reverse_enter, 0);
+    end_session(s);
+}
+
+static void test_bad_sleep(void **state)
+{
+    struct session *s = run_session(L"Threads", NULL, HTD_PINVOKE_X64);
+    LONG i, asserts = 0;
+
+    s->bad = BAD_SLEEP_TIMEOUT;
+    finish_session(s, FALSE);
+    /* EESleepEx asserts on anything but S_OK/HOST_E_INTERRUPTED and goes
+     * on: two Thread.Sleep per worker, three workers. */
+    for (i = 0; i < s->sim->fault_count; i++)
+        if (s->sim->faults[i].kind == HTD_FAULT_ASSERT && s->sim->faults[i].hr == HOST_E_TIMEOUT)
+            asserts++;
+    assert_int_equal(asserts, 6);
+    assert_hr(s->hr_execute, S_OK);
+    assert_int_equal(s->ret, 6);
+    end_session(s);
+}
+
+static void test_bad_create_task(void **state)
+{
+    struct session *s = run_session(L"Threads", NULL, HTD_PINVOKE_X64);
+
+    s->bad = BAD_CREATE_TASK_FAIL;
+    finish_session(s, FALSE);
+    /* Only exactly S_OK creates a thread: Thread.Start throws OutOfMemory. */
+    assert_true(has_fault(s, HTD_FAULT_THROW, E_FAIL, "CreateTask"));
+    assert_hr(s->hr_execute, E_OUTOFMEMORY);
+    end_session(s);
+}
+
+static void test_bad_leave(void **state)
+{
+    struct session *s = run_session(L"PInvoke", L"10", HTD_PINVOKE_X64);
+    const struct htd_target_record *t;
+
+    s->bad = BAD_LEAVE_OOM;
+    finish_session(s, FALSE);
+    /* A failed LeaveRuntime is an exception and the target is not called. */
+    assert_true(has_fault(s, HTD_FAULT_THROW, E_OUTOFMEMORY, "LeaveRuntime(GetTickCount)"));
+    assert_hr(s->hr_execute, E_OUTOFMEMORY);
+    t = htd_find_target(s->sim, export_address(L"kernel32.dll", "GetTickCount"));
+    assert_non_null(t);
+    assert_int_equal(t->wrapped_calls, 0);
+    assert_int_equal(find_role(s, "main")->leave, 0);
+    end_session(s);
+}
+
+/* The rest of ICLRRuntimeHost, answered as CorHost2 answers. */
+static void test_runtime_methods(void **state)
+{
+    ICLRRuntimeHost *runtime;
+    ICLRControl *clr_control;
+    void *manager = NULL;
+    DWORD value = 0, id = 0;
+
+    assert_hr(htd_runtime_create(NULL, &runtime), S_OK);
+    assert_hr(ICLRRuntimeHost_Stop(runtime), E_UNEXPECTED);
+    assert_hr(ICLRRuntimeHost_ExecuteInDefaultAppDomain(runtime, L"a", HTD_WORKLOAD_TYPE, L"Default", NULL, &value),
+            HOST_E_CLRNOTAVAILABLE);
+    assert_hr(ICLRRuntimeHost_GetCurrentAppDomainId(runtime, &id), HOST_E_CLRNOTAVAILABLE);
+    assert_hr(ICLRRuntimeHost_GetCLRControl(runtime, &clr_control), S_OK);
+    assert_hr(ICLRControl_GetCLRManager(clr_control, &IID_ICLRTaskManager, &manager), S_OK);
+    assert_ptr_equal(manager, &htd_clr_manager()->ICLRTaskManager_iface);
+    assert_hr(ICLRControl_GetCLRManager(clr_control, &IID_IUnknown, &manager), E_NOINTERFACE);
+    assert_hr(ICLRControl_GetCLRManager(clr_control, &IID_ICLRTaskManager, NULL), E_INVALIDARG);
+    ICLRControl_Release(clr_control);
+    assert_int_equal(refcount_of((IUnknown *)runtime), 1);
+    assert_int_equal(ICLRRuntimeHost_Release(runtime), 0);
+}
+
+static DWORD WINAPI started_runtime_thread(void *arg)
+{
+    struct session *s = arg;
+    ICLRControl *clr_control;
+    void *manager;
+    DWORD value, id = 0;
+
+    /* No host control at all: the runtime runs un-hosted. */
+    htd_runtime_create(NULL, &s->runtime);
+    s->hr_start = ICLRRuntimeHost_Start(s->runtime);
+    s->hr_null = ICLRRuntimeHost_ExecuteInDefaultAppDomain(s->runtime, L"a", L"No.Such.Type", L"Default", NULL, &value);
+    s->hr_set = ICLRRuntimeHost_ExecuteInDefaultAppDomain(s->runtime, L"a", HTD_WORKLOAD_TYPE, L"NoSuchMethod", NULL,
+            &value);
+    s->hr_set_again = ICLRRuntimeHost_ExecuteInDefaultAppDomain(s->runtime, L"a", NULL, L"Default", NULL, &value);
+    s->hr_execute = ICLRRuntimeHost_ExecuteInDefaultAppDomain(s->runtime, L"a", HTD_WORKLOAD_TYPE, L"PInvoke", L"5",
+            &s->ret);
+    s->hr_execute2 = ICLRRuntimeHost_GetCurrentAppDomainId(s->runtime, &id);
+    s->ret2 = id;
+    ICLRRuntimeHost_GetCLRControl(s->runtime, &clr_control);
+    s->hr_set_after_start = ICLRControl_GetCLRManager(clr_control, &IID_ICLRTaskManager, &manager);
+    ICLRControl_Release(clr_control);
+    s->hr_stop = ICLRRuntimeHost_Stop(s->runtime);
+    return 0;
+}
+
+static void test_runtime_started(void **state)
+{
+    struct session s = { 0 };
+    HANDLE thread = CreateThread(NULL, 0, started_runtime_thread, &s, 0, NULL);
+
+    assert_int_equal(WaitForSingleObject(thread, 10000), WAIT_OBJECT_0);
+    CloseHandle(thread);
+    assert_hr(s.hr_start, S_OK);
+    assert_hr(s.hr_null, COR_E_TYPELOAD);
+    assert_hr(s.hr_set, COR_E_MISSINGMETHOD);
+    assert_hr(s.hr_set_again, E_POINTER);
+    assert_hr(s.hr_execute, S_OK);
+    assert_int_equal(s.ret, 0);
+    assert_hr(s.hr_execute2, S_OK);
+    assert_int_equal(s.ret2, 1);
+    assert_hr(s.hr_set_after_start, HOST_E_INVALIDOPERATION);
+    assert_hr(s.hr_stop, S_OK);
+    /* Un-hosted: every P/Invoke was a direct call. */
+    assert_int_equal(htd_runtime_from(s.runtime)->targets[0].direct_calls, 5);
+    assert_int_equal(ICLRRuntimeHost_Release(s.runtime), 0);
+}
+
+/* P/Invoke targets resolve through the export directory. */
+static void test_symbols(void **state)
+{
+    char symbol[160];
+
+    report_resolve_symbol(export_address(L"msvcrt.dll", "qsort"), symbol, sizeof(symbol));
+    assert_string_equal(symbol, "msvcrt.dll!qsort");
+    report_resolve_symbol(export_address(L"kernel32.dll", "SetEvent") , symbol, sizeof(symbol));
+    assert_true(strstr(symbol, "!SetEvent") != NULL);
+    report_resolve_symbol((SIZE_T)test_symbols, symbol, sizeof(symbol));
+    assert_true(strstr(symbol, "test_driver.exe+0x") == symbol);
+    report_resolve_symbol(0, symbol, sizeof(symbol));
+    assert_string_equal(symbol, "(other targets)");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] =
+    {
+        cmocka_unit_test(test_runtime_methods),
+        cmocka_unit_test(test_runtime_started),
+        cmocka_unit_test(test_symbols),
+        cmocka_unit_test(test_default_x64),
+        cmocka_unit_test(test_default_x86),
+        cmocka_unit_test(test_static_manager),
+        cmocka_unit_test(test_policy_x64),
+        cmocka_unit_test(test_policy_x86),
+        cmocka_unit_test(test_bad_reverse_enter),
+        cmocka_unit_test(test_bad_sleep),
+        cmocka_unit_test(test_bad_create_task),
+        cmocka_unit_test(test_bad_leave),
+    };
+    int result;
+
+    QueryPerformanceFrequency(&frequency);
+    CoInitializeEx(NULL, COINIT_MULTITHREADED);
+    result = cmocka_run_group_tests(tests, NULL, NULL);
+    CoUninitialize();
+    return result;
+}
