@@ -16,6 +16,7 @@
 #include "hosttask_iface.h"
 #include "hosttask_classes.h"
 #include "../src/core.h"
+#include "../src/scheduler.h"
 
 /* The module: live objects, LockServer locks and running task threads. */
 extern HINSTANCE ht__instance;
@@ -74,7 +75,9 @@ struct host_task
     LCID locale, ui_locale;     /* the last ones the CLR set on this thread */
     LPTHREAD_START_ROUTINE start;
     void *param;
-    ICLRTask *clr_task;         /* swapped atomically by SetCLRTask */
+    ICLRTask *clr_task;         /* under clr_lock: the scheduler reads it from other threads */
+    SRWLOCK clr_lock;
+    struct ht__sched_task sched;  /* cooperative mode */
     LONG64 sleeps, alerts, interrupted_waits, joins, unknown_options;
     /* The counters at the last IHostTaskStatistics::Reset, subtracted from
      * every snapshot; allocated by the first Reset, under the registry lock. */
@@ -169,5 +172,22 @@ HRESULT ht__tasks_stats(UINT capacity, HT_TASK_STATS *stats, UINT *count);
 void ht__task_stats(struct host_task *task, HT_TASK_STATS *stats);
 void ht__tasks_object_counts(ULONG *live, ULONG *bound_only);
 HRESULT ht__tasks_reset_stats(void);
+
+/* Cooperative mode (com/task.c): the callbacks the scheduler uses to ask a
+ * runaway to yield, and the slot around a host wait. */
+int ht__task_runaway_prepare(struct ht__sched_task *sched, void **token);
+void ht__task_runaway_fire(void *token);
+
+static inline void ht__task_slot_acquire(struct host_task *task)
+{
+    if (!task->sched.holds_slot && ht__sched_active())
+        ht__sched_acquire(&task->sched);
+}
+
+static inline void ht__task_slot_release(struct host_task *task)
+{
+    if (task->sched.holds_slot)
+        ht__sched_release(&task->sched);
+}
 
 #endif /* HOSTTASK_PRIVATE_H */

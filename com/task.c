@@ -52,7 +52,8 @@ static void task_destroy(struct host_task *task)
     ht__list_remove(&task->link);
     LeaveCriticalSection(&registry_lock);
 
-    if ((clr_task = InterlockedExchangePointer((void **)&task->clr_task, NULL)))
+    ht__sched_task_destroy(&task->sched);
+    if ((clr_task = task->clr_task))
         ICLRTask_Release(clr_task);
     if (task->thread)
         CloseHandle(task->thread);
@@ -226,8 +227,16 @@ static HRESULT STDMETHODCALLTYPE task_SetCLRTask(IHostTask *iface, ICLRTask *clr
     /* Kept as given: the CLR's task refuses IID_IUnknown, so never QI it. */
     if (clr_task)
         ICLRTask_AddRef(clr_task);
-    if ((previous = InterlockedExchangePointer((void **)&task->clr_task, clr_task)))
+    AcquireSRWLockExclusive(&task->clr_lock);
+    previous = task->clr_task;
+    task->clr_task = clr_task;
+    ReleaseSRWLockExclusive(&task->clr_lock);
+    if (previous)
         ICLRTask_Release(previous);
+    /* On the task's own thread this is the CLR attaching it: the task comes
+     * into the runtime, and in cooperative mode needs a slot. */
+    if (clr_task && ht__task_current() == task)
+        ht__task_slot_acquire(task);
     return S_OK;
 }
 
@@ -258,6 +267,13 @@ static struct host_task *task_alloc(void)
         HeapFree(GetProcessHeap(), 0, task);
         return NULL;
     }
+    if (ht__sched_task_init(&task->sched) != HT_OK)
+    {
+        CloseHandle(task->alert_event);
+        HeapFree(GetProcessHeap(), 0, task);
+        return NULL;
+    }
+    InitializeSRWLock(&task->clr_lock);
     task->IHostTask_iface.lpVtbl = &task_vtbl;
     task->holds = 1;
     task->id = (UINT64)InterlockedIncrement64(&next_task_id);
@@ -304,6 +320,8 @@ static void unbind_current(void)
 
     if (!task)
         return;
+    /* Task exit gives the slot back. */
+    ht__task_slot_release(task);
     ht__tls_set(ht__tls_task, NULL);
     InterlockedOr(&task->flags, HT_TASK_ENDED);
     task_drop_hold(task);
@@ -329,7 +347,12 @@ static DWORD WINAPI task_thread(void *arg)
     ht__tls_set(ht__tls_task, task);
     /* Resumed by Start, or by the last Release of a task never started. */
     if (InterlockedCompareExchange(&task->start_state, TASK_STARTED, TASK_STARTED) == TASK_STARTED)
+    {
+        /* The routine is managed code (the CLR's thread start): in
+         * cooperative mode it runs holding a slot. */
+        ht__task_slot_acquire(task);
         result = task->start(task->param);
+    }
 
     unbind_current();
     ht__module_release();
@@ -390,9 +413,26 @@ static void pump_messages(void)
     }
 }
 
+static HRESULT wait(struct host_task *self, HANDLE handle, DWORD milliseconds, DWORD option);
+
 HRESULT ht__task_wait(HANDLE handle, DWORD milliseconds, DWORD option)
 {
     struct host_task *self = ht__task_current();
+    HRESULT hr;
+    int held;
+
+    /* Every host wait gives the slot up while blocked. */
+    if (!self || !self->sched.holds_slot)
+        return wait(self, handle, milliseconds, option);
+    held = ht__sched_release(&self->sched);
+    hr = wait(self, handle, milliseconds, option);
+    if (held)
+        ht__sched_acquire(&self->sched);
+    return hr;
+}
+
+static HRESULT wait(struct host_task *self, HANDLE handle, DWORD milliseconds, DWORD option)
+{
     BOOL alertable = (option & WAIT_ALERTABLE) && self;
     BOOL pump = (option & WAIT_MSGPUMP) != 0;
     ULONGLONG deadline = 0, now;
@@ -473,6 +513,11 @@ static void task_raw_stats(struct host_task *task, HT_TASK_STATS *stats)
     stats->nativeTimeNs = counters.native_ns;
     stats->affinityDepth = (DWORD)task->affinity_depth;
     stats->unknownOptions = (UINT64)InterlockedCompareExchange64(&task->unknown_options, 0, 0);
+    stats->slotWaitNs = atomic_load(&task->sched.wait_ns);
+    stats->forcedYields = atomic_load(&task->sched.forced_yields);
+    stats->slotAcquisitions = atomic_load(&task->sched.acquisitions);
+    if (task->sched.holds_slot)
+        stats->flags |= HT_TASK_HOLDS_SLOT;
     stats->locale = task->locale;
     stats->uiLocale = task->ui_locale;
     priority = GetThreadPriority(task->thread);
@@ -497,6 +542,9 @@ static void task_stats_locked(struct host_task *task, HT_TASK_STATS *stats)
     stats->interruptedWaits -= base->interruptedWaits;
     stats->joins -= base->joins;
     stats->unknownOptions -= base->unknownOptions;
+    stats->slotWaitNs -= base->slotWaitNs;
+    stats->forcedYields -= base->forcedYields;
+    stats->slotAcquisitions -= base->slotAcquisitions;
     stats->nativeTimeNs -= base->nativeTimeNs;
 }
 
@@ -557,6 +605,34 @@ void ht__tasks_object_counts(ULONG *live, ULONG *bound_only)
     *bound_only = n;
 }
 
+/* Under the scheduler's lock, for a holder past its quantum: the holder
+ * cannot release its slot (nor so end) while the lock is held, so the
+ * object is alive.  Takes a reference to its CLR task for the call. */
+int ht__task_runaway_prepare(struct ht__sched_task *sched, void **token)
+{
+    struct host_task *task = CONTAINING_RECORD(sched, struct host_task, sched);
+    ICLRTask *clr_task;
+
+    /* A task in a delay-abort region is never the one asked to yield. */
+    if (InterlockedCompareExchange(&task->delay_abort, 0, 0))
+        return 0;
+    AcquireSRWLockShared(&task->clr_lock);
+    if ((clr_task = task->clr_task))
+        ICLRTask_AddRef(clr_task);
+    ReleaseSRWLockShared(&task->clr_lock);
+    *token = clr_task;
+    return 1;
+}
+
+/* Outside every lock: the CLR may call back into the host. */
+void ht__task_runaway_fire(void *token)
+{
+    ICLRTask *clr_task = token;
+
+    ICLRTask_YieldTask(clr_task);
+    ICLRTask_Release(clr_task);
+}
+
 void ht__tasks_process_detach(void)
 {
     LIST_ENTRY *entry;
@@ -573,4 +649,5 @@ void ht__tasks_process_detach(void)
         task_drop_hold(task);
     }
     DeleteCriticalSection(&registry_lock);
+    ht__sched_shutdown();
 }

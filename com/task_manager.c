@@ -10,6 +10,7 @@
  */
 #include "private.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 struct task_manager
@@ -25,6 +26,8 @@ struct task_manager
  * ht__task_manager_get() never revives an object being freed. */
 static CRITICAL_SECTION singleton_lock;
 static struct task_manager *singleton;
+
+static HRESULT configure_scheduler(UINT slots, UINT quantum_us);
 
 static inline struct task_manager *impl_from_IHostTaskManager(IHostTaskManager *iface)
 {
@@ -97,6 +100,7 @@ static ULONG STDMETHODCALLTYPE task_manager_Release(IHostTaskManager *iface)
         ht__hook_policy_clear();
         atomic_store(&ht__strict, 0);
         atomic_store(&ht__profiling, 0);
+        configure_scheduler(0, 0);
         HeapFree(GetProcessHeap(), 0, manager);
         /* Last: DllCanUnloadNow may answer S_OK as soon as this reaches zero. */
         ht__module_release();
@@ -132,6 +136,17 @@ static HRESULT STDMETHODCALLTYPE task_manager_CreateTask(IHostTaskManager *iface
     return ht__task_create(stack_size, start, param, out);
 }
 
+/* SwitchToTask and Sleep(0): the cooperative yields.  A slot holder lets
+ * every task already waiting for a slot run first; anyone else gives up
+ * the processor. */
+static void yield(struct host_task *task)
+{
+    if (task && task->sched.holds_slot)
+        ht__sched_yield(&task->sched);
+    else
+        SwitchToThread();
+}
+
 static HRESULT STDMETHODCALLTYPE task_manager_Sleep(IHostTaskManager *iface, DWORD milliseconds,
         DWORD option)
 {
@@ -150,7 +165,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_Sleep(IHostTaskManager *iface, DWO
             InterlockedIncrement64(&task->interrupted_waits);
             return HOST_E_INTERRUPTED;
         }
-        SwitchToThread();
+        yield(task);
         return S_OK;
     }
     return ht__task_wait(NULL, milliseconds, option) == HOST_E_INTERRUPTED ? HOST_E_INTERRUPTED : S_OK;
@@ -158,7 +173,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_Sleep(IHostTaskManager *iface, DWO
 
 static HRESULT STDMETHODCALLTYPE task_manager_SwitchToTask(IHostTaskManager *iface, DWORD option)
 {
-    SwitchToThread();
+    yield(ht__task_current());
     return S_OK;
 }
 
@@ -209,6 +224,8 @@ static HRESULT STDMETHODCALLTYPE task_manager_LeaveRuntime(IHostTaskManager *ifa
     switch (ht__leave_runtime(&task->core, target))
     {
     case HT_OK:
+        /* Going out to native code, which may block: the slot goes back. */
+        ht__task_slot_release(task);
         return S_OK;
     case HT_E_NOMEM:
         return E_OUTOFMEMORY;
@@ -225,7 +242,11 @@ static HRESULT STDMETHODCALLTYPE task_manager_EnterRuntime(IHostTaskManager *ifa
      * managed code, so only strict mode refuses. */
     if (!task)
         return S_OK;
-    return ht__enter_runtime(&task->core) == HT_E_STATE ? HOST_E_INVALIDOPERATION : S_OK;
+    if (ht__enter_runtime(&task->core) == HT_E_STATE)
+        return HOST_E_INVALIDOPERATION;
+    /* Back into managed code: in cooperative mode, only with a slot. */
+    ht__task_slot_acquire(task);
+    return S_OK;
 }
 
 static HRESULT STDMETHODCALLTYPE task_manager_ReverseLeaveRuntime(IHostTaskManager *iface)
@@ -235,7 +256,11 @@ static HRESULT STDMETHODCALLTYPE task_manager_ReverseLeaveRuntime(IHostTaskManag
     /* Exactly S_OK: the CLR throws on anything else, even S_FALSE. */
     if (!task)
         return S_OK;
-    return ht__reverse_leave_runtime(&task->core) == HT_E_STATE ? HOST_E_INVALIDOPERATION : S_OK;
+    if (ht__reverse_leave_runtime(&task->core) == HT_E_STATE)
+        return HOST_E_INVALIDOPERATION;
+    /* Back to the native caller. */
+    ht__task_slot_release(task);
+    return S_OK;
 }
 
 static HRESULT STDMETHODCALLTYPE task_manager_ReverseEnterRuntime(IHostTaskManager *iface)
@@ -246,7 +271,10 @@ static HRESULT STDMETHODCALLTYPE task_manager_ReverseEnterRuntime(IHostTaskManag
      * let through: the CLR would throw on anything but S_OK. */
     if (!task)
         return S_OK;
-    return ht__reverse_enter_runtime(&task->core) == HT_E_STATE ? HOST_E_INVALIDOPERATION : S_OK;
+    if (ht__reverse_enter_runtime(&task->core) == HT_E_STATE)
+        return HOST_E_INVALIDOPERATION;
+    ht__task_slot_acquire(task);
+    return S_OK;
 }
 
 static HRESULT STDMETHODCALLTYPE task_manager_BeginDelayAbort(IHostTaskManager *iface)
@@ -418,6 +446,54 @@ static HRESULT STDMETHODCALLTYPE config_GetProfiling(IHostTaskConfig *iface, BOO
     return S_OK;
 }
 
+static UINT processors(void)
+{
+    SYSTEM_INFO info;
+
+    GetSystemInfo(&info);
+    return info.dwNumberOfProcessors ? info.dwNumberOfProcessors : 1;
+}
+
+/* Settings are kept to answer GetScheduler; the scheduler itself is in the core. */
+static UINT scheduler_slots, scheduler_quantum_us;
+
+static HRESULT configure_scheduler(UINT slots, UINT quantum_us)
+{
+    if (slots == HT_SCHEDULER_AUTO)
+        slots = processors();
+    if (!quantum_us)
+        quantum_us = HT_SCHEDULER_DEFAULT_QUANTUM_US;
+    /* More slots than a thousand threads' worth, or a quantum over ten
+     * seconds, is a mistake rather than a policy. */
+    if (slots > 1024 || quantum_us > 10000000)
+        return E_INVALIDARG;
+    if (ht__sched_configure(slots, quantum_us, ht__task_runaway_prepare, ht__task_runaway_fire) != HT_OK)
+        return E_OUTOFMEMORY;
+    scheduler_slots = slots;
+    scheduler_quantum_us = slots ? quantum_us : 0;
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE config_SetScheduler(IHostTaskConfig *iface, UINT slots, UINT quantum_us)
+{
+    return configure_scheduler(slots, quantum_us);
+}
+
+static HRESULT STDMETHODCALLTYPE config_GetScheduler(IHostTaskConfig *iface, UINT *slots, UINT *quantum_us)
+{
+    if (!slots || !quantum_us)
+    {
+        if (slots)
+            *slots = 0;
+        if (quantum_us)
+            *quantum_us = 0;
+        return E_POINTER;
+    }
+    *slots = scheduler_slots;
+    *quantum_us = scheduler_quantum_us;
+    return S_OK;
+}
+
 static const IHostTaskConfigVtbl config_vtbl =
 {
     config_QueryInterface,
@@ -428,6 +504,8 @@ static const IHostTaskConfigVtbl config_vtbl =
     config_SetHookPolicy,
     config_SetProfiling,
     config_GetProfiling,
+    config_SetScheduler,
+    config_GetScheduler,
 };
 
 /* ---- IHostTaskStatistics ---- */
@@ -519,7 +597,34 @@ static HRESULT STDMETHODCALLTYPE statistics_GetTargetStats(IHostTaskStatistics *
 
 static HRESULT STDMETHODCALLTYPE statistics_Reset(IHostTaskStatistics *iface)
 {
+    ht__sched_reset_stats();
     return ht__tasks_reset_stats();
+}
+
+static HRESULT STDMETHODCALLTYPE statistics_GetSchedulerStats(IHostTaskStatistics *iface,
+        HT_SCHEDULER_STATS *stats)
+{
+    struct ht__sched_stats s;
+    int i;
+
+    if (!stats)
+        return E_POINTER;
+    memset(stats, 0, sizeof(*stats));
+    if (!ht__sched_get(&s))
+        return S_OK;
+    stats->slots = s.slots;
+    stats->held = s.held;
+    stats->waiting = s.waiting;
+    stats->quantumUs = s.quantum_us;
+    stats->acquisitions = s.acquisitions;
+    stats->waits = s.waits;
+    stats->waitNs = s.wait_ns;
+    stats->maxWaitNs = s.max_wait_ns;
+    stats->forcedYields = s.forced_yields;
+    stats->punishments = s.punishments;
+    for (i = 0; i < HT_SCHED_HISTOGRAM; i++)
+        stats->waitHistogram[i] = s.histogram[i];
+    return S_OK;
 }
 
 static const IHostTaskStatisticsVtbl statistics_vtbl =
@@ -532,11 +637,56 @@ static const IHostTaskStatisticsVtbl statistics_vtbl =
     statistics_GetObjectCounts,
     statistics_GetTargetStats,
     statistics_Reset,
+    statistics_GetSchedulerStats,
 };
 
 void ht__task_manager_init(void)
 {
     InitializeCriticalSection(&singleton_lock);
+}
+
+/* The registered server's setting (a host using the C API calls
+ * ht_set_scheduler instead): HOSTTASK_SCHEDULER=SLOTS[,QUANTUM_US] in the
+ * environment, or SchedulerSlots and SchedulerQuantumUs (REG_DWORD) under
+ * Software\hosttask in HKEY_CURRENT_USER, then HKEY_LOCAL_MACHINE.  SLOTS
+ * is a number, "auto" (one per processor) or 0 (thread-per-task). */
+static void configure_from_settings(void)
+{
+    static const HKEY roots[] = { HKEY_CURRENT_USER, HKEY_LOCAL_MACHINE };
+    DWORD slots = 0, quantum = 0, size, length;
+    char text[64], *end;
+    int i;
+
+    length = GetEnvironmentVariableA("HOSTTASK_SCHEDULER", text, sizeof(text));
+    if (length && length < sizeof(text))
+    {
+        if (!_strnicmp(text, "auto", 4))
+        {
+            slots = HT_SCHEDULER_AUTO;
+            end = text + 4;
+        }
+        else
+            slots = strtoul(text, &end, 10);
+        if (*end == ',')
+            quantum = strtoul(end + 1, NULL, 10);
+    }
+    else
+    {
+        for (i = 0; i < 2; i++)
+        {
+            size = sizeof(slots);
+            if (RegGetValueA(roots[i], "Software\\hosttask", "SchedulerSlots", RRF_RT_REG_DWORD, NULL,
+                    &slots, &size))
+                continue;
+            size = sizeof(quantum);
+            if (RegGetValueA(roots[i], "Software\\hosttask", "SchedulerQuantumUs", RRF_RT_REG_DWORD, NULL,
+                    &quantum, &size))
+                quantum = 0;
+            break;
+        }
+    }
+    if (slots)
+        configure_scheduler(slots, quantum);
 }
 
 HRESULT ht__task_manager_get(IHostTaskManager **out)
@@ -555,6 +705,7 @@ HRESULT ht__task_manager_get(IHostTaskManager **out)
         manager->refcount = 1;
         ht__module_addref();
         singleton = manager;
+        configure_from_settings();
     }
     LeaveCriticalSection(&singleton_lock);
     if (!manager)

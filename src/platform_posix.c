@@ -17,3 +17,108 @@ uint64_t ht__platform_now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "scheduler.h"
+
+struct ht__mutex
+{
+    pthread_mutex_t mutex;
+};
+
+struct ht__mutex *ht__platform_mutex_create(void)
+{
+    struct ht__mutex *mutex = malloc(sizeof(*mutex));
+
+    if (mutex && pthread_mutex_init(&mutex->mutex, NULL))
+    {
+        free(mutex);
+        return NULL;
+    }
+    return mutex;
+}
+
+void ht__platform_mutex_destroy(struct ht__mutex *mutex)
+{
+    pthread_mutex_destroy(&mutex->mutex);
+    free(mutex);
+}
+
+void ht__platform_mutex_lock(struct ht__mutex *mutex)
+{
+    pthread_mutex_lock(&mutex->mutex);
+}
+
+void ht__platform_mutex_unlock(struct ht__mutex *mutex)
+{
+    pthread_mutex_unlock(&mutex->mutex);
+}
+
+/* An auto-reset event: a flag under a mutex, and a condition variable. */
+struct event
+{
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    int signaled;
+};
+
+void *ht__platform_event_create(void)
+{
+    struct event *event = calloc(1, sizeof(*event));
+    pthread_condattr_t attr;
+
+    if (!event)
+        return NULL;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_mutex_init(&event->mutex, NULL);
+    pthread_cond_init(&event->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    return event;
+}
+
+void ht__platform_event_destroy(void *opaque)
+{
+    struct event *event = opaque;
+
+    pthread_cond_destroy(&event->cond);
+    pthread_mutex_destroy(&event->mutex);
+    free(event);
+}
+
+void ht__platform_event_set(void *opaque)
+{
+    struct event *event = opaque;
+
+    pthread_mutex_lock(&event->mutex);
+    event->signaled = 1;
+    pthread_cond_signal(&event->cond);
+    pthread_mutex_unlock(&event->mutex);
+}
+
+int ht__platform_event_wait(void *opaque, uint32_t timeout_ms)
+{
+    struct event *event = opaque;
+    struct timespec deadline;
+    int signaled, rc = 0;
+
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += timeout_ms / 1000u;
+    deadline.tv_nsec += (long)(timeout_ms % 1000u) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L)
+    {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&event->mutex);
+    while (!event->signaled && rc != ETIMEDOUT)
+        rc = timeout_ms == HT_WAIT_FOREVER ? pthread_cond_wait(&event->cond, &event->mutex)
+                                           : pthread_cond_timedwait(&event->cond, &event->mutex, &deadline);
+    signaled = event->signaled;
+    event->signaled = 0;
+    pthread_mutex_unlock(&event->mutex);
+    return signaled;
+}

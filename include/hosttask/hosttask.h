@@ -175,6 +175,38 @@ static inline HRESULT ht_get_target_stats(IHostControl *control, UINT capacity, 
     return hr;
 }
 
+/* Cooperative mode (SQL Server style): slots tasks must hold to run managed
+ * code, given up on every call out to native code and every host wait,
+ * handed over in FIFO order; holders past the quantum while others wait
+ * are asked to yield (ICLRTask::YieldTask) and requeued.  slots:
+ * HT_SCHEDULER_AUTO for one per processor, 0 for thread-per-task (the
+ * default); quantum_us 0 for HT_SCHEDULER_DEFAULT_QUANTUM_US (4 ms).
+ * Process-wide; tasks switch at their next transition. */
+static inline HRESULT ht_set_scheduler(IHostControl *control, UINT slots, UINT quantum_us)
+{
+    IHostTaskConfig *config;
+    HRESULT hr = ht_get_manager_interface(control, HT_REF(IID_IHostTaskConfig), (void **)&config);
+
+    if (FAILED(hr))
+        return hr;
+    hr = HT_CALL(config, SetScheduler, slots, quantum_us);
+    HT_CALL0(config, Release);
+    return hr;
+}
+
+/* The cooperative scheduler's counters; all zero in thread-per-task mode. */
+static inline HRESULT ht_get_scheduler_stats(IHostControl *control, HT_SCHEDULER_STATS *stats)
+{
+    IHostTaskStatistics *statistics;
+    HRESULT hr = ht_get_manager_interface(control, HT_REF(IID_IHostTaskStatistics), (void **)&statistics);
+
+    if (FAILED(hr))
+        return hr;
+    hr = HT_CALL(statistics, GetSchedulerStats, stats);
+    HT_CALL0(statistics, Release);
+    return hr;
+}
+
 /* Starts every task's and target's counters from zero, without stopping
  * any task (maxDepth excepted: a high-water mark since the task began). */
 static inline HRESULT ht_reset_stats(IHostControl *control)

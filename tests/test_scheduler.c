@@ -1,0 +1,432 @@
+/*
+ * Cooperative mode: slots, FIFO hand-off, slots given up in native code and
+ * host waits, runaways asked to yield and punished, delay-abort regions
+ * spared, Alert during a slot wait, and the ways to turn it on.
+ */
+#include "clr_fakes.h"
+
+static IHostTaskManager *manager;
+
+/* The calling thread's task's counters. */
+static HT_TASK_STATS task_stats(void)
+{
+    IHostTaskStatistics *statistics;
+    HT_TASK_STATS result;
+
+    assert_hr(IHostTaskManager_QueryInterface(manager, &IID_IHostTaskStatistics, (void **)&statistics), S_OK);
+    assert_hr(IHostTaskStatistics_GetCurrentTaskStats(statistics, &result), S_OK);
+    IHostTaskStatistics_Release(statistics);
+    return result;
+}
+
+static HT_SCHEDULER_STATS scheduler_stats(struct fixture *fixture)
+{
+    HT_SCHEDULER_STATS stats;
+
+    assert_hr(ht_get_scheduler_stats(fixture->control, &stats), S_OK);
+    return stats;
+}
+
+/* One task's timeline. */
+struct runner
+{
+    IHostTask *task;
+    double started, ended, spin;
+    struct fake_clr_task clr;
+    BOOL yield_when_asked, delay_abort, attach;
+    HT_TASK_STATS stats;      /* its own, at the end */
+    HANDLE ready;
+};
+
+static DWORD WINAPI spinner(void *arg)
+{
+    struct runner *runner = arg;
+    double end;
+
+    runner->started = now_ms();
+    if (runner->ready)
+        SetEvent(runner->ready);
+    if (runner->attach)
+    {
+        IHostTask *self;
+
+        /* The CLR attaching the thread: SetCLRTask on its own thread. */
+        assert_hr(IHostTaskManager_GetCurrentTask(manager, &self), S_OK);
+        assert_hr(IHostTask_SetCLRTask(self, FAKE_AS_CLR_TASK(&runner->clr)), S_OK);
+        IHostTask_Release(self);
+    }
+    if (runner->delay_abort)
+        assert_hr(IHostTaskManager_BeginDelayAbort(manager), S_OK);
+    /* Managed code that never yields by itself, until the CLR is asked to
+     * make it yield (YieldTask), when the CLR's own safe point calls
+     * SwitchToTask, as the CLR does. */
+    end = now_ms() + runner->spin;
+    while (now_ms() < end)
+    {
+        if (runner->yield_when_asked && InterlockedCompareExchange(&runner->clr.yields, 0, 0))
+        {
+            InterlockedExchange(&runner->clr.yields, -1000);
+            assert_hr(IHostTaskManager_SwitchToTask(manager, 0), S_OK);
+        }
+    }
+    if (runner->delay_abort)
+        assert_hr(IHostTaskManager_EndDelayAbort(manager), S_OK);
+    runner->stats = task_stats();
+    if (runner->attach)
+    {
+        IHostTask *self;
+
+        assert_hr(IHostTaskManager_GetCurrentTask(manager, &self), S_OK);
+        assert_hr(IHostTask_SetCLRTask(self, NULL), S_OK);
+        IHostTask_Release(self);
+    }
+    runner->ended = now_ms();
+    return 0;
+}
+
+static void start_runner(struct runner *runner, double spin)
+{
+    runner->spin = spin;
+    fake_clr_task_init(&runner->clr);
+    assert_hr(IHostTaskManager_CreateTask(manager, 0, spinner, runner, &runner->task), S_OK);
+    assert_hr(IHostTask_Start(runner->task), S_OK);
+}
+
+static void finish_runner(struct runner *runner)
+{
+    assert_hr(IHostTask_Join(runner->task, 30000, 0), S_OK);
+    assert_int_equal(IHostTask_Release(runner->task), 0);
+    assert_int_equal(runner->clr.refcount, 1);
+}
+
+static void test_default_is_thread_per_task(void **state)
+{
+    struct fixture *fixture = *state;
+    HT_SCHEDULER_STATS stats = scheduler_stats(fixture);
+    UINT slots = 99, quantum = 99;
+    IHostTaskConfig *config;
+
+    assert_int_equal(stats.slots, 0);
+    assert_hr(IHostTaskManager_QueryInterface(fixture->manager, &IID_IHostTaskConfig, (void **)&config), S_OK);
+    assert_hr(IHostTaskConfig_GetScheduler(config, &slots, &quantum), S_OK);
+    assert_int_equal(slots, 0);
+    assert_int_equal(quantum, 0);
+    /* Auto: one slot per processor; default quantum. */
+    assert_hr(ht_set_scheduler(fixture->control, HT_SCHEDULER_AUTO, 0), S_OK);
+    assert_hr(IHostTaskConfig_GetScheduler(config, &slots, &quantum), S_OK);
+    assert_true(slots >= 1);
+    assert_int_equal(quantum, HT_SCHEDULER_DEFAULT_QUANTUM_US);
+    assert_int_equal(scheduler_stats(fixture).slots, slots);
+    assert_hr(ht_set_scheduler(fixture->control, 5000, 0), E_INVALIDARG);
+    assert_hr(IHostTaskConfig_GetScheduler(config, NULL, &quantum), E_POINTER);
+    assert_int_equal(quantum, 0);
+    assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
+    assert_int_equal(scheduler_stats(fixture).slots, 0);
+    IHostTaskConfig_Release(config);
+}
+
+/* One slot: the second task runs only when the first gives its slot up. */
+static void test_one_slot_serializes_managed_code(void **state)
+{
+    struct fixture *fixture = *state;
+    struct runner a = {0}, b = {0};
+    HT_SCHEDULER_STATS stats;
+
+    manager = fixture->manager;
+    assert_hr(ht_set_scheduler(fixture->control, 1, 4000), S_OK);
+    a.ready = CreateEventW(NULL, FALSE, FALSE, NULL);
+    start_runner(&a, 150);
+    assert_int_equal(WaitForSingleObject(a.ready, 5000), WAIT_OBJECT_0);
+    start_runner(&b, 10);
+    finish_runner(&a);
+    finish_runner(&b);
+    assert_true(b.started >= a.ended - 1.0);
+    /* a held its slot past the quantum while b waited: counted, punished. */
+    assert_true(a.stats.forcedYields >= 1);
+    assert_true(a.stats.flags & HT_TASK_HOLDS_SLOT);
+    assert_true(b.stats.slotWaitNs >= 100 * 1000000ull);
+    stats = scheduler_stats(fixture);
+    assert_int_equal(stats.slots, 1);
+    assert_true(stats.waits >= 1);
+    assert_true(stats.forcedYields >= 1);
+    assert_true(stats.maxWaitNs >= 100 * 1000000ull);
+    assert_int_equal(stats.held, 0);
+    assert_int_equal(stats.waiting, 0);
+    assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
+    CloseHandle(a.ready);
+}
+
+/* A runaway with a CLR task is asked to yield; when it does (SwitchToTask),
+ * the waiter runs, and the runaway queues behind it. */
+static void test_runaway_asked_to_yield(void **state)
+{
+    struct fixture *fixture = *state;
+    struct runner a = {0}, b = {0};
+    HT_SCHEDULER_STATS stats;
+
+    manager = fixture->manager;
+    assert_hr(ht_set_scheduler(fixture->control, 1, 4000), S_OK);
+    a.attach = TRUE;
+    a.yield_when_asked = TRUE;
+    a.ready = CreateEventW(NULL, FALSE, FALSE, NULL);
+    start_runner(&a, 200);
+    assert_int_equal(WaitForSingleObject(a.ready, 5000), WAIT_OBJECT_0);
+    Sleep(10);
+    start_runner(&b, 10);
+    finish_runner(&b);
+    finish_runner(&a);
+    /* b did not wait for a's whole 200 ms. */
+    assert_true(b.ended < a.ended - 50.0);
+    assert_true(a.stats.forcedYields >= 1);
+    stats = scheduler_stats(fixture);
+    assert_true(stats.forcedYields >= 1);
+    assert_true(stats.punishments >= 1);
+    assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
+    CloseHandle(a.ready);
+}
+
+/* A task inside a delay-abort region is never the one asked to yield. */
+static void test_delay_abort_spared(void **state)
+{
+    struct fixture *fixture = *state;
+    struct runner a = {0}, b = {0};
+
+    manager = fixture->manager;
+    assert_hr(ht_set_scheduler(fixture->control, 1, 2000), S_OK);
+    a.attach = TRUE;
+    a.delay_abort = TRUE;
+    a.ready = CreateEventW(NULL, FALSE, FALSE, NULL);
+    start_runner(&a, 80);
+    assert_int_equal(WaitForSingleObject(a.ready, 5000), WAIT_OBJECT_0);
+    start_runner(&b, 1);
+    finish_runner(&a);
+    finish_runner(&b);
+    assert_int_equal(a.stats.forcedYields, 0);
+    assert_int_equal(a.clr.yields, 0);
+    assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
+    CloseHandle(a.ready);
+}
+
+struct chain
+{
+    IHostTask *next;          /* the task to join, or NULL */
+    LONG done;
+};
+
+static DWORD WINAPI chained(void *arg)
+{
+    struct chain *chain = arg;
+
+    /* Host waits give the slot up: sleeping and joining while another task
+     * needs the only slot cannot deadlock. */
+    assert_hr(IHostTaskManager_Sleep(manager, 5, 0), S_OK);
+    if (chain->next)
+        assert_hr(IHostTask_Join(chain->next, 20000, WAIT_ALERTABLE | WAIT_NOTINDEADLOCK), S_OK);
+    assert_hr(IHostTaskManager_LeaveRuntime(manager, (SIZE_T)&GetTickCount), S_OK);
+    GetTickCount();
+    assert_hr(IHostTaskManager_EnterRuntime(manager), S_OK);
+    assert_hr(IHostTaskManager_SwitchToTask(manager, 0), S_OK);
+    InterlockedExchange(&chain->done, 1);
+    return 0;
+}
+
+static void test_waits_on_each_other_one_slot(void **state)
+{
+    struct fixture *fixture = *state;
+    struct chain chains[8];
+    IHostTask *tasks[8];
+    int i;
+
+    manager = fixture->manager;
+    assert_hr(ht_set_scheduler(fixture->control, 1, 4000), S_OK);
+    /* Task i joins task i+1; they start in reverse order of need. */
+    for (i = 7; i >= 0; i--)
+    {
+        chains[i].next = i < 7 ? tasks[i + 1] : NULL;
+        chains[i].done = 0;
+        assert_hr(IHostTaskManager_CreateTask(manager, 0, chained, &chains[i], &tasks[i]), S_OK);
+    }
+    for (i = 0; i < 8; i++)
+        assert_hr(IHostTask_Start(tasks[i]), S_OK);
+    for (i = 0; i < 8; i++)
+    {
+        assert_hr(IHostTask_Join(tasks[i], 20000, 0), S_OK);
+        assert_int_equal(chains[i].done, 1);
+    }
+    for (i = 0; i < 8; i++)
+        IHostTask_Release(tasks[i]);
+    assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
+}
+
+static DWORD WINAPI blocked_in_native(void *arg)
+{
+    HANDLE *events = arg;
+
+    /* A P/Invoke that blocks: the slot goes back at LeaveRuntime. */
+    assert_hr(IHostTaskManager_LeaveRuntime(manager, (SIZE_T)&WaitForSingleObject), S_OK);
+    SetEvent(events[0]);
+    WaitForSingleObject(events[1], INFINITE);
+    assert_hr(IHostTaskManager_EnterRuntime(manager), S_OK);
+    assert_true(task_stats().flags & HT_TASK_HOLDS_SLOT);
+    return 0;
+}
+
+static void test_native_block_does_not_starve(void **state)
+{
+    struct fixture *fixture = *state;
+    struct runner others[3] = {{0}};
+    HANDLE events[2];
+    IHostTask *blocked;
+    int i;
+
+    manager = fixture->manager;
+    assert_hr(ht_set_scheduler(fixture->control, 1, 4000), S_OK);
+    events[0] = CreateEventW(NULL, FALSE, FALSE, NULL);
+    events[1] = CreateEventW(NULL, TRUE, FALSE, NULL);
+    assert_hr(IHostTaskManager_CreateTask(manager, 0, blocked_in_native, events, &blocked), S_OK);
+    assert_hr(IHostTask_Start(blocked), S_OK);
+    assert_int_equal(WaitForSingleObject(events[0], 5000), WAIT_OBJECT_0);
+    /* Every other task wants the only slot, and all of them get it. */
+    for (i = 0; i < 3; i++)
+        start_runner(&others[i], 5);
+    for (i = 0; i < 3; i++)
+        finish_runner(&others[i]);
+    assert_hr(IHostTask_Join(blocked, 0, 0), HOST_E_TIMEOUT);
+    SetEvent(events[1]);
+    assert_hr(IHostTask_Join(blocked, 10000, 0), S_OK);
+    IHostTask_Release(blocked);
+    CloseHandle(events[0]);
+    CloseHandle(events[1]);
+    assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
+}
+
+static DWORD WINAPI alerted_waiter(void *arg)
+{
+    double start = now_ms();
+
+    /* This task waited for its slot while alerted: the alert is kept, and
+     * its first alertable wait ends at once. */
+    assert_hr(IHostTaskManager_Sleep(manager, 5000, WAIT_ALERTABLE), HOST_E_INTERRUPTED);
+    assert_true(now_ms() - start < 1000);
+    *(double *)arg = start;
+    return 0;
+}
+
+static void test_alert_during_slot_wait(void **state)
+{
+    struct fixture *fixture = *state;
+    struct runner holder = {0};
+    IHostTask *waiter;
+    double waiter_started = 0;
+
+    manager = fixture->manager;
+    assert_hr(ht_set_scheduler(fixture->control, 1, 4000), S_OK);
+    holder.ready = CreateEventW(NULL, FALSE, FALSE, NULL);
+    start_runner(&holder, 150);
+    assert_int_equal(WaitForSingleObject(holder.ready, 5000), WAIT_OBJECT_0);
+    assert_hr(IHostTaskManager_CreateTask(manager, 0, alerted_waiter, &waiter_started, &waiter), S_OK);
+    assert_hr(IHostTask_Start(waiter), S_OK);
+    Sleep(30);
+    assert_hr(IHostTask_Alert(waiter), S_OK);
+    finish_runner(&holder);
+    assert_hr(IHostTask_Join(waiter, 10000, 0), S_OK);
+    /* It ran only once the holder was done. */
+    assert_true(waiter_started >= holder.ended - 1.0);
+    IHostTask_Release(waiter);
+    CloseHandle(holder.ready);
+    assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
+}
+
+static DWORD WINAPI sleeper_without_slot(void *arg)
+{
+    HANDLE *events = arg;
+
+    assert_true(task_stats().flags & HT_TASK_HOLDS_SLOT);
+    SetEvent(events[0]);
+    assert_hr(IHostTaskManager_Sleep(manager, 300, 0), S_OK);
+    assert_true(task_stats().flags & HT_TASK_HOLDS_SLOT);
+    return 0;
+}
+
+/* A sleeping task does not hold its slot. */
+static void test_sleep_gives_slot_up(void **state)
+{
+    struct fixture *fixture = *state;
+    HANDLE events[1];
+    IHostTask *sleeper;
+    struct runner other = {0};
+
+    manager = fixture->manager;
+    assert_hr(ht_set_scheduler(fixture->control, 1, 4000), S_OK);
+    events[0] = CreateEventW(NULL, FALSE, FALSE, NULL);
+    assert_hr(IHostTaskManager_CreateTask(manager, 0, sleeper_without_slot, events, &sleeper), S_OK);
+    assert_hr(IHostTask_Start(sleeper), S_OK);
+    assert_int_equal(WaitForSingleObject(events[0], 5000), WAIT_OBJECT_0);
+    Sleep(20);
+    start_runner(&other, 5);
+    finish_runner(&other);
+    /* other ran to its end while the sleeper slept. */
+    assert_hr(IHostTask_Join(sleeper, 0, 0), HOST_E_TIMEOUT);
+    assert_hr(IHostTask_Join(sleeper, 5000, 0), S_OK);
+    IHostTask_Release(sleeper);
+    CloseHandle(events[0]);
+    assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
+}
+
+/* The registered server's settings: environment, then registry. */
+static void test_settings_for_registered_server(void **state)
+{
+    IHostControl *control;
+    IHostTaskConfig *config;
+    UINT slots, quantum;
+    DWORD value;
+
+    SetEnvironmentVariableA("HOSTTASK_SCHEDULER", "3,2000");
+    assert_hr(ht_create_host_control(&control), S_OK);
+    assert_hr(ht_get_manager_interface(control, &IID_IHostTaskConfig, (void **)&config), S_OK);
+    assert_hr(IHostTaskConfig_GetScheduler(config, &slots, &quantum), S_OK);
+    assert_int_equal(slots, 3);
+    assert_int_equal(quantum, 2000);
+    IHostTaskConfig_Release(config);
+    assert_int_equal(IHostControl_Release(control), 0);
+    SetEnvironmentVariableA("HOSTTASK_SCHEDULER", NULL);
+
+    value = 2;
+    assert_int_equal(RegSetKeyValueA(HKEY_CURRENT_USER, "Software\\hosttask", "SchedulerSlots", REG_DWORD,
+            &value, sizeof(value)), 0);
+    assert_hr(ht_create_host_control(&control), S_OK);
+    assert_hr(ht_get_manager_interface(control, &IID_IHostTaskConfig, (void **)&config), S_OK);
+    assert_hr(IHostTaskConfig_GetScheduler(config, &slots, &quantum), S_OK);
+    assert_int_equal(slots, 2);
+    assert_int_equal(quantum, HT_SCHEDULER_DEFAULT_QUANTUM_US);
+    IHostTaskConfig_Release(config);
+    assert_int_equal(IHostControl_Release(control), 0);
+    assert_int_equal(RegDeleteTreeA(HKEY_CURRENT_USER, "Software\\hosttask"), 0);
+
+    /* Nothing set: thread-per-task. */
+    assert_hr(ht_create_host_control(&control), S_OK);
+    assert_hr(ht_get_manager_interface(control, &IID_IHostTaskConfig, (void **)&config), S_OK);
+    assert_hr(IHostTaskConfig_GetScheduler(config, &slots, &quantum), S_OK);
+    assert_int_equal(slots, 0);
+    IHostTaskConfig_Release(config);
+    assert_int_equal(IHostControl_Release(control), 0);
+    assert_hr(dll_can_unload_soon(), S_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] =
+    {
+        FIXTURE_TEST(test_default_is_thread_per_task),
+        FIXTURE_TEST(test_one_slot_serializes_managed_code),
+        FIXTURE_TEST(test_runaway_asked_to_yield),
+        FIXTURE_TEST(test_delay_abort_spared),
+        FIXTURE_TEST(test_waits_on_each_other_one_slot),
+        FIXTURE_TEST(test_native_block_does_not_starve),
+        FIXTURE_TEST(test_alert_during_slot_wait),
+        FIXTURE_TEST(test_sleep_gives_slot_up),
+        cmocka_unit_test(test_settings_for_registered_server),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
