@@ -21,6 +21,7 @@
 
 #include "htdriver.h"
 #include "report.h"
+#include "clr_iids.h"
 
 #define assert_hr(hr, expected) _assert_int_equal((ULONG)(hr), (ULONG)(expected), __FILE__, __LINE__)
 
@@ -402,7 +403,9 @@ static struct session *run_session(const WCHAR *method, const WCHAR *argument, e
 static void finish_session(struct session *s, BOOL expect_clean)
 {
     HANDLE thread = CreateThread(NULL, 0, session_thread, s, 0, NULL);
+    const GUID *iid;
     char why[160];
+    int i;
 
     assert_non_null(thread);
     assert_int_equal(WaitForSingleObject(thread, 60000), WAIT_OBJECT_0);
@@ -420,8 +423,19 @@ static void finish_session(struct session *s, BOOL expect_clean)
     assert_int_equal(s->sim->clr_manager_given_after, 2);
     assert_int_equal(s->manager_refs_after_set, 1);
     assert_int_equal(s->control_refs_after_set, 2);
+    for (i = 0; i < 9; i++)
+    {
+        iid = ht_clr_manager_iids[i] ? ht_clr_manager_iids[i] : &IID_IHostTaskManager;
+        assert_true(IsEqualIID(&s->spy.asked[i], iid));
+        assert_hr(s->spy.answers[i], ht_clr_manager_iids[i] ? E_NOINTERFACE : S_OK);
+    }
     assert_hr(s->hr_set_again, S_OK);
     assert_int_equal(s->spy.asked_count, 17);
+    for (i = 9; i < 17; i++)
+    {
+        assert_false(IsEqualIID(&s->spy.asked[i], &IID_IHostTaskManager));
+        assert_true(IsEqualIID(&s->spy.asked[i], ht_clr_manager_iids[i - 9 + (i > 9)]));
+    }
     assert_hr(s->hr_start, S_OK);
     assert_hr(s->hr_set_after_start, E_ACCESSDENIED);
 
