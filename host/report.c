@@ -280,7 +280,7 @@ void report_print(const struct report *report, FILE *out, unsigned int top)
         char depth[24];
 
         snprintf(depth, sizeof(depth), "%llu/%llu", (unsigned long long)s->depth, (unsigned long long)s->maxDepth);
-        fprintf(out, "%5llu %6lx %-8s %10llu %10llu %8llu %8llu %7s %10.3f %6llu %6llu %5llu %5llu %4lu %6s %-12s%s\n",
+        fprintf(out, "%5llu %6lu %-8s %10llu %10llu %8llu %8llu %7s %10.3f %6llu %6llu %5llu %5llu %4lu %6s %-12s%s\n",
                 (unsigned long long)s->taskId, s->threadId, task_kind(s),
                 (unsigned long long)s->transitions[HT_STAT_LEAVE], (unsigned long long)s->transitions[HT_STAT_ENTER],
                 (unsigned long long)s->transitions[HT_STAT_REVERSE_ENTER],
