@@ -100,6 +100,7 @@ static ULONG STDMETHODCALLTYPE task_manager_Release(IHostTaskManager *iface)
         ht__hook_policy_clear();
         atomic_store(&ht__strict, 0);
         atomic_store(&ht__profiling, 0);
+        ht__targets_reset();
         configure_scheduler(0, 0);
         HeapFree(GetProcessHeap(), 0, manager);
         /* Last: DllCanUnloadNow may answer S_OK as soon as this reaches zero. */

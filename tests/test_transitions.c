@@ -314,6 +314,39 @@ static void test_reset_running_task(void **state)
     CloseHandle(events[1]);
 }
 
+static void test_new_manager_starts_from_zero(void **state)
+{
+    IHostControl *control;
+    HT_TARGET_STATS targets[4];
+    UINT count = 99;
+    BOOL on = TRUE;
+    IHostTaskConfig *config;
+
+    assert_hr(ht_create_host_control(&control), S_OK);
+    assert_hr(IHostControl_GetHostManager(control, &IID_IHostTaskManager, (void **)&manager), S_OK);
+    assert_hr(ht_set_profiling(control, TRUE), S_OK);
+    assert_hr(ht_set_strict(control, TRUE), S_OK);
+    run_on_thread(transition_only, NULL);
+    assert_hr(ht_get_target_stats(control, 4, targets, &count), S_OK);
+    assert_int_equal(count, 1);
+    IHostTaskManager_Release(manager);
+    assert_int_equal(IHostControl_Release(control), 0);
+
+    /* The manager went with its last reference; the next one starts clean:
+     * no targets, profiling and strict mode off. */
+    assert_hr(ht_create_host_control(&control), S_OK);
+    assert_hr(ht_get_target_stats(control, 4, targets, &count), S_OK);
+    assert_int_equal(count, 0);
+    assert_hr(ht_get_manager_interface(control, &IID_IHostTaskConfig, (void **)&config), S_OK);
+    assert_hr(IHostTaskConfig_GetProfiling(config, &on), S_OK);
+    assert_int_equal(on, FALSE);
+    assert_hr(IHostTaskConfig_GetStrict(config, &on), S_OK);
+    assert_int_equal(on, FALSE);
+    IHostTaskConfig_Release(config);
+    assert_int_equal(IHostControl_Release(control), 0);
+    assert_hr(dll_can_unload_soon(), S_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] =
@@ -326,6 +359,7 @@ int main(void)
         FIXTURE_TEST(test_binding_ends_with_thread),
         FIXTURE_TEST(test_profiling),
         FIXTURE_TEST(test_reset_running_task),
+        cmocka_unit_test(test_new_manager_starts_from_zero),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
