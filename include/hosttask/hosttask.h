@@ -25,14 +25,19 @@
 #include "hosttask_iface.h"
 #include "hosttask_classes.h"
 
-#ifdef __cplusplus
+/* C++ code that defines CINTERFACE gets the C declarations of the
+ * interfaces (lpVtbl), but REFIID stays a C++ reference. */
+#if defined(__cplusplus) && !defined(CINTERFACE)
 #define HT_CALL(obj, method, ...) ((obj)->method(__VA_ARGS__))
 #define HT_CALL0(obj, method) ((obj)->method())
-#define HT_REF(guid) (guid)
-extern "C" {
 #else
 #define HT_CALL(obj, method, ...) ((obj)->lpVtbl->method((obj), __VA_ARGS__))
 #define HT_CALL0(obj, method) ((obj)->lpVtbl->method(obj))
+#endif
+#ifdef __cplusplus
+#define HT_REF(guid) (guid)
+extern "C" {
+#else
 #define HT_REF(guid) (&(guid))
 #endif
 
