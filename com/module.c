@@ -7,6 +7,8 @@
 
 HINSTANCE ht__instance;
 LONG ht__module_refs;
+/* LockServer(TRUE) calls not yet undone; they are module references too. */
+static LONG server_locks;
 
 void ht__module_addref(void)
 {
@@ -65,10 +67,22 @@ static HRESULT STDMETHODCALLTYPE factory_CreateInstance(IClassFactory *iface,
 
 static HRESULT STDMETHODCALLTYPE factory_LockServer(IClassFactory *iface, BOOL lock)
 {
+    LONG locks;
+
     if (lock)
+    {
+        InterlockedIncrement(&server_locks);
         ht__module_addref();
-    else
-        ht__module_release();
+        return S_OK;
+    }
+    /* An unlock with no lock taken would unpin objects that are alive:
+     * refuse it and change nothing. */
+    do
+    {
+        if (!(locks = InterlockedCompareExchange(&server_locks, 0, 0)))
+            return E_UNEXPECTED;
+    } while (InterlockedCompareExchange(&server_locks, locks - 1, locks) != locks);
+    ht__module_release();
     return S_OK;
 }
 

@@ -449,7 +449,7 @@ static HRESULT wait(struct host_task *self, HANDLE handle, DWORD milliseconds, D
         handles[count++] = self->alert_event;
     }
     if (milliseconds != INFINITE)
-        deadline = GetTickCount64() + milliseconds;
+        deadline = ht__platform_now_ns() + (ULONGLONG)milliseconds * 1000000u;
 
     for (;;)
     {
@@ -481,10 +481,11 @@ static HRESULT wait(struct host_task *self, HANDLE handle, DWORD milliseconds, D
 
         if (milliseconds != INFINITE)
         {
-            now = GetTickCount64();
+            /* The monotonic clock: Wine's tick count can lag under load. */
+            now = ht__platform_now_ns();
             if (now >= deadline)
                 return handle ? HOST_E_TIMEOUT : S_OK;
-            remaining = (DWORD)(deadline - now);
+            remaining = (DWORD)((deadline - now + 999999u) / 1000000u);
         }
     }
 }

@@ -325,14 +325,14 @@ static HRESULT STDMETHODCALLTYPE task_manager_EndThreadAffinity(IHostTaskManager
 }
 
 /* Stack guarantees are real: the thread's own SetThreadStackGuarantee, so
- * that the CLR's request takes effect on the thread it runs on. */
+ * that the CLR's request takes effect on the thread it runs on.  Where the
+ * system refuses, E_NOTIMPL (the contract's only other code) makes the CLR
+ * call SetThreadStackGuarantee itself and see the system's own answer. */
 static HRESULT STDMETHODCALLTYPE task_manager_SetStackGuarantee(IHostTaskManager *iface, ULONG guarantee)
 {
     ULONG value = guarantee;
 
-    if (!SetThreadStackGuarantee(&value))
-        return HRESULT_FROM_WIN32(GetLastError());
-    return S_OK;
+    return SetThreadStackGuarantee(&value) ? S_OK : E_NOTIMPL;
 }
 
 static HRESULT STDMETHODCALLTYPE task_manager_GetStackGuarantee(IHostTaskManager *iface, ULONG *guarantee)
@@ -345,7 +345,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_GetStackGuarantee(IHostTaskManager
     if (!SetThreadStackGuarantee(&value))
     {
         *guarantee = 0;
-        return HRESULT_FROM_WIN32(GetLastError());
+        return E_NOTIMPL;
     }
     *guarantee = value;
     return S_OK;

@@ -44,8 +44,6 @@ static DWORD WINAPI spinner(void *arg)
     double end;
 
     runner->started = now_ms();
-    if (runner->ready)
-        SetEvent(runner->ready);
     if (runner->attach)
     {
         IHostTask *self;
@@ -57,6 +55,10 @@ static DWORD WINAPI spinner(void *arg)
     }
     if (runner->delay_abort)
         assert_hr(IHostTaskManager_BeginDelayAbort(manager), S_OK);
+    /* Ready only once attached and inside its region: the test's other
+     * task must not find it a runaway before. */
+    if (runner->ready)
+        SetEvent(runner->ready);
     /* Managed code that never yields by itself, until the CLR is asked to
      * make it yield (YieldTask), when the CLR's own safe point calls
      * SwitchToTask, as the CLR does. */

@@ -132,21 +132,21 @@ static void pitfall_08_no_lock_across_sleep(void **state)
     struct fixture *fixture = *state;
     HANDLE events[1], thread;
     IHostTask *task, *created;
-    ULONGLONG start;
+    double start;
 
     manager = fixture->manager;
     events[0] = CreateEventW(NULL, FALSE, FALSE, NULL);
     thread = CreateThread(NULL, 0, sleeping_task_free_of_lock, events, 0, NULL);
     assert_int_equal(WaitForSingleObject(events[0], 5000), WAIT_OBJECT_0);
     Sleep(20);
-    start = GetTickCount64();
+    start = now_ms();
     assert_hr(IHostTaskManager_GetCurrentTask(manager, &task), S_OK);
     assert_hr(IHostTaskManager_CreateTask(manager, 0, dummy_routine, NULL, &created), S_OK);
     assert_hr(IHostTaskManager_BeginThreadAffinity(manager), S_OK);
     assert_hr(IHostTaskManager_EndThreadAffinity(manager), S_OK);
     assert_hr(IHostTask_Start(created), S_OK);
     assert_hr(IHostTask_Join(created, 5000, 0), S_OK);
-    assert_true(GetTickCount64() - start < 500);
+    assert_true(now_ms() - start < 500);
     IHostTask_Release(created);
     IHostTask_Release(task);
     assert_int_equal(WaitForSingleObject(thread, 5000), WAIT_OBJECT_0);
