@@ -261,9 +261,22 @@ static HRESULT STDMETHODCALLTYPE clr_task_NeedsPriorityScheduling(ICLRTask2 *ifa
     return S_OK;
 }
 
+/* Called by a cooperative host, from another thread, for a task that has
+ * held its slot past the quantum.  The CLR does not stop the thread here:
+ * it marks it, and the thread yields when its managed code next reaches a
+ * safe point.  What the source shows (dotnet/coreclr ef1e2ab3): Thread has
+ * the state bit TS_YieldRequested, "The task should yield" (threads.h), and
+ * __SwitchToThread clears it on a hosted thread before calling
+ * IHostTaskManager::SwitchToTask.  That YieldTask sets it and that the
+ * thread acts on it at its next GC poll (a loop back-edge, the return from
+ * a P/Invoke) by calling __SwitchToThread is inference, as is the host's
+ * use of YieldTask for runaways (spec section 7).  See htd_safe_point(). */
 static HRESULT STDMETHODCALLTYPE clr_task_YieldTask(ICLRTask2 *iface)
 {
-    InterlockedIncrement(&impl_from_ICLRTask2(iface)->calls[HTD_TASK_YIELDTASK]);
+    struct htd_clr_task *task = impl_from_ICLRTask2(iface);
+
+    InterlockedIncrement(&task->calls[HTD_TASK_YIELDTASK]);
+    InterlockedExchange(&task->thread->yield_requested, 1);
     return S_OK;
 }
 

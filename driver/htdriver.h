@@ -109,6 +109,15 @@ struct htd_thread_record
     LONG max_affinity;
     LONG64 expected_exceptions; /* ThreadInterruptedException and the like, caught by the workload */
     ULONGLONG start_ms, end_ms; /* GetTickCount64 at setup and at the end of the body */
+    /* Cooperative scheduling (spec section 7), as the CLR's side sees it. */
+    LONG64 slot_entries;        /* times the thread came into the runtime from outside it (attach,
+                                 * EnterRuntime, ReverseEnterRuntime from native code) or back from
+                                 * a host wait (Sleep > 0, Join) while in it: a cooperative host
+                                 * takes a slot for each, so this bounds its acquisitions from below */
+    LONG64 switches;            /* SwitchToTask calls (and Sleep(0)): yields, each of which may
+                                 * requeue the task for its slot once more */
+    LONG64 safe_point_yields;   /* yields made at a safe point because the host had called
+                                 * ICLRTask::YieldTask (a subset of switches) */
 };
 
 /* One managed thread: the CLR's Thread object. */
@@ -126,6 +135,8 @@ struct htd_thread
     volatile LONG interrupted;  /* TS_Interrupted: Thread.Interrupt pending */
     LONG depth;                 /* open transitions, for max_depth */
     LONG affinity;
+    volatile LONG yield_requested;  /* TS_YieldRequested: the host called YieldTask */
+    BOOL in_runtime;            /* in managed code (not out in a P/Invoke or back in native code) */
 };
 
 /* One P/Invoke target: what its stub did. */
@@ -255,6 +266,11 @@ HRESULT htd_end_affinity(struct htd_thread *self);
 HRESULT htd_wait_handle(struct htd_thread *self, HANDLE handle, DWORD milliseconds, BOOL *signaled);
 /* Marks an exception the workload caught and expected. */
 void htd_caught(struct htd_thread *self, HRESULT hr);
+/* A safe point (a GC poll: a loop's back-edge, the return from a P/Invoke).
+ * If the host asked this thread to yield (ICLRTask::YieldTask), it does so
+ * here: SwitchToTask(0).  htd_pinvoke has one after every call; workloads
+ * put one in every loop that may run long. */
+void htd_safe_point(struct htd_thread *self);
 
 /* The record of a target (NULL when the workload never called it). */
 const struct htd_target_record *htd_find_target(struct htd_runtime *runtime, SIZE_T target);

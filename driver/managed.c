@@ -23,6 +23,24 @@ static void note_depth(struct htd_thread *self, LONG delta)
         self->rec.max_depth = self->depth;
 }
 
+/* __SwitchToThread on a hosted thread: a pending yield request is
+ * satisfied by any yield (it clears TS_YieldRequested), then
+ * IHostTaskManager::SwitchToTask(0). */
+static void switch_to_task(struct htd_thread *self, IHostTaskManager *manager)
+{
+    InterlockedExchange(&self->yield_requested, 0);
+    self->rec.switches++;
+    IHostTaskManager_SwitchToTask(manager, 0);
+}
+
+/* The thread comes into the runtime (or back from a host wait inside it):
+ * a cooperative host gives it a slot for that. */
+static void note_entry(struct htd_thread *self)
+{
+    self->in_runtime = TRUE;
+    self->rec.slot_entries++;
+}
+
 /* ---- Thread setup (spec 5.4) ---- */
 
 /* threads.cpp Thread::InitThread -> GetCurrentTask, then SetupThread ->
@@ -60,7 +78,9 @@ static HRESULT setup_for_host(struct htd_thread *thread)
         htd__set_current_thread(NULL);
         return hr;
     }
-    IHostTaskManager_SwitchToTask(manager, 0);
+    /* From here the thread runs managed code. */
+    note_entry(thread);
+    switch_to_task(thread, manager);
     return S_OK;
 }
 
@@ -115,6 +135,17 @@ HRESULT htd__get_or_attach(struct htd_runtime *runtime, const char *role, struct
 void htd_caught(struct htd_thread *self, HRESULT hr)
 {
     self->rec.expected_exceptions++;
+}
+
+void htd_safe_point(struct htd_thread *self)
+{
+    IHostTaskManager *manager = host_manager(self);
+
+    /* A GC poll finds TS_YieldRequested set: the thread yields now. */
+    if (!manager || !InterlockedCompareExchange(&self->yield_requested, 0, 0))
+        return;
+    self->rec.safe_point_yields++;
+    switch_to_task(self, manager);
 }
 
 /* ---- P/Invoke (spec 5.6, 5.10) ---- */
@@ -201,6 +232,7 @@ static HRESULT wrapped_call(struct htd_thread *self, IHostTaskManager *manager, 
         return hr;
     }
     self->rec.leave++;
+    self->in_runtime = FALSE;
     note_depth(self, 1);
     value = stub(ctx);
     error = GetLastError();
@@ -215,6 +247,7 @@ static HRESULT wrapped_call(struct htd_thread *self, IHostTaskManager *manager, 
         return hr;
     }
     self->rec.enter++;
+    note_entry(self);
     if (result)
         *result = value;
     return S_OK;
@@ -226,6 +259,7 @@ HRESULT htd_pinvoke(struct htd_thread *self, SIZE_T target, const char *name, ht
     IHostTaskManager *manager = host_manager(self);
     struct htd_target_record *record = target_record(self->runtime, target, name, FALSE);
     ULONG_PTR value;
+    HRESULT hr;
 
     if (!record)
         return E_OUTOFMEMORY;
@@ -236,9 +270,15 @@ HRESULT htd_pinvoke(struct htd_thread *self, SIZE_T target, const char *name, ht
         InterlockedIncrement64(&record->direct_calls);
         if (result)
             *result = value;
-        return S_OK;
+        hr = S_OK;
     }
-    return wrapped_call(self, manager, record, stub, ctx, result);
+    else
+        hr = wrapped_call(self, manager, record, stub, ctx, result);
+    /* The stub's way back to cooperative mode polls for a pending
+     * suspension or yield request: a safe point, hook or no hook. */
+    if (SUCCEEDED(hr))
+        htd_safe_point(self);
+    return hr;
 }
 
 /* ---- Reverse P/Invoke (spec 5.7-5.9) ---- */
@@ -248,6 +288,7 @@ HRESULT htd_reverse_call(struct htd_runtime *runtime, htd_managed_fn managed, vo
     IHostTaskManager *manager;
     struct htd_thread *self;
     HRESULT hr, body;
+    BOOL was_in_runtime;
 
     /* The UM thunk (amd64/UMThunkStub.asm) finds the thread's Thread, or
      * sets one up for a thread born in native code (spec 5.8). */
@@ -258,18 +299,26 @@ HRESULT htd_reverse_call(struct htd_runtime *runtime, htd_managed_fn managed, vo
 
     /* Both Reverse calls must return exactly S_OK: the CLR tests
      * "hr != S_OK" and throws, S_FALSE included. */
+    was_in_runtime = self->in_runtime;
     if ((hr = IHostTaskManager_ReverseEnterRuntime(manager)) != S_OK)
     {
         htd__fault(runtime, HTD_FAULT_THROW, hr, "ReverseEnterRuntime");
         return SUCCEEDED(hr) ? COR_E_EXECUTIONENGINE : hr;
     }
     self->rec.reverse_enter++;
+    /* From native code into managed code; a thread the thunk has just set
+     * up is in the runtime already. */
+    if (!was_in_runtime)
+        note_entry(self);
     note_depth(self, 1);
     body = managed(self, ctx);
     /* Also on the way out of an exception: the unwinder makes the same
      * call (spec 5.9, exceptionhandling.cpp). */
     hr = IHostTaskManager_ReverseLeaveRuntime(manager);
     note_depth(self, -1);
+    /* Back to the native caller: out of the runtime, whatever it was in
+     * before the call. */
+    self->in_runtime = FALSE;
     if (hr != S_OK)
     {
         htd__fault(runtime, HTD_FAULT_THROW, hr, "ReverseLeaveRuntime");
@@ -404,7 +453,7 @@ HRESULT htd_thread_start(struct htd_thread *self, const char *role,
     while (!thread->started)
     {
         if (manager)
-            IHostTaskManager_SwitchToTask(manager, 0);
+            switch_to_task(self, manager);
         else
             SwitchToThread();
     }
@@ -442,7 +491,9 @@ void htd_thread_yield(struct htd_thread *self)
 {
     IHostTaskManager *manager = self->runtime->task_manager;
 
-    if (manager)
+    if (manager && self->rec.hosted)
+        switch_to_task(self, manager);
+    else if (manager)
         IHostTaskManager_SwitchToTask(manager, 0);
     else
         SwitchToThread();
@@ -478,9 +529,14 @@ HRESULT htd_thread_sleep(struct htd_thread *self, DWORD milliseconds)
         }
         else
         {
-            /* hosting.cpp EESleepEx: Thread.Sleep is alertable. */
+            /* hosting.cpp EESleepEx: Thread.Sleep is alertable.  A host
+             * wait gives the slot up and takes it back; Sleep(0) is a yield. */
             hr = IHostTaskManager_Sleep(manager, milliseconds, WAIT_ALERTABLE);
             self->rec.sleeps++;
+            if (!milliseconds)
+                self->rec.switches++;
+            else if (self->in_runtime)
+                self->rec.slot_entries++;
         }
         if (hr == HOST_E_INTERRUPTED)
         {
@@ -538,6 +594,8 @@ HRESULT htd_thread_join(struct htd_thread *self, struct htd_thread *thread, DWOR
     option = WAIT_ALERTABLE | WAIT_NOTINDEADLOCK;
     hr = IHostTask_Join(task, milliseconds, option);
     self->rec.joins++;
+    if (self->in_runtime)
+        self->rec.slot_entries++;
     InterlockedExchange(&self->interruptible, 0);
     switch (hr)
     {

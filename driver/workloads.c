@@ -309,6 +309,8 @@ static HRESULT pinvoke_loop(struct htd_thread *self, int count)
         if (i % 4 == 0 && FAILED(hr = pinvoke(self, IMP_QUERYPERFORMANCECOUNTER, stub_QueryPerformanceCounter,
                 &counter, NULL)))
             return hr;
+        /* The loop's back-edge. */
+        htd_safe_point(self);
     }
     return S_OK;
 }
@@ -594,6 +596,121 @@ static HRESULT run_threads(struct htd_thread *self, const WCHAR *argument, DWORD
     return S_OK;
 }
 
+/* ---- Pure computation: the runaways a cooperative host must catch ---- */
+
+struct cruncher_args
+{
+    DWORD milliseconds;         /* of computation, not counting time spent yielded */
+    BOOL polite;                /* Thread.Yield() after each millisecond of it */
+    UINT64 value;
+};
+
+/* for (...) { x = f(x); } with no P/Invoke, no allocation, no wait: the
+ * code SQL Server's scheduler must force to yield (spec section 7).  The
+ * clock that bounds it is the simulation's own, not a P/Invoke the
+ * managed code makes. */
+static HRESULT cruncher_body(struct htd_thread *self, void *arg)
+{
+    struct cruncher_args *args = arg;
+    LARGE_INTEGER frequency, start, now;
+    LONGLONG budget, worked = 0, since_yield = 0;
+    UINT64 x = args->value | 1;
+    int i;
+
+    QueryPerformanceFrequency(&frequency);
+    budget = frequency.QuadPart * args->milliseconds / 1000;
+    while (worked < budget)
+    {
+        QueryPerformanceCounter(&start);
+        for (i = 0; i < 4096; i++)
+        {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+        }
+        QueryPerformanceCounter(&now);
+        worked += now.QuadPart - start.QuadPart;
+        since_yield += now.QuadPart - start.QuadPart;
+        /* The loop's back-edge: the JIT's GC poll, where a yield the host
+         * asked for (YieldTask) is made. */
+        htd_safe_point(self);
+        if (args->polite && since_yield >= frequency.QuadPart / 1000)
+        {
+            since_yield = 0;
+            htd_thread_yield(self);
+        }
+    }
+    args->value = x;
+    return S_OK;
+}
+
+struct native_caller_args
+{
+    int calls;
+    DWORD milliseconds;
+};
+
+/* Blocking native calls: Sleep(ms) as a P/Invoke, calls times. */
+static HRESULT native_caller_body(struct htd_thread *self, void *arg)
+{
+    struct native_caller_args *args = arg;
+    HRESULT hr;
+    int i;
+
+    for (i = 0; i < args->calls; i++)
+        if (FAILED(hr = pinvoke(self, IMP_SLEEP, stub_Sleep, (void *)(ULONG_PTR)args->milliseconds, NULL)))
+            return hr;
+    return S_OK;
+}
+
+#define CRUNCHERS 3
+#define NATIVE_CALLERS 2
+
+static HRESULT run_cpu(struct htd_thread *self, const WCHAR *argument, DWORD *ret)
+{
+    struct cruncher_args crunch[CRUNCHERS + 1];
+    struct native_caller_args native = { 10, 2 };
+    struct htd_thread *threads[CRUNCHERS + 1 + NATIVE_CALLERS] = { NULL };
+    int failures = 0, milliseconds = parse_scale(argument, 40, 10000), i;
+    char role[24];
+    HRESULT hr;
+    BOOL joined;
+
+    if (FAILED(hr = bind_imports()))
+        return hr;
+    for (i = 0; i <= CRUNCHERS; i++)
+    {
+        crunch[i].milliseconds = milliseconds;
+        crunch[i].polite = i == CRUNCHERS;
+        crunch[i].value = 0x9e3779b97f4a7c15ull * (i + 1);
+        if (i < CRUNCHERS)
+            snprintf(role, sizeof(role), "cruncher %d", i + 1);
+        else
+            snprintf(role, sizeof(role), "yielder");
+        if (FAILED(hr = htd_thread_start(self, role, cruncher_body, &crunch[i], &threads[i])))
+            return hr;
+    }
+    for (i = 0; i < NATIVE_CALLERS; i++)
+    {
+        snprintf(role, sizeof(role), "native caller %d", i + 1);
+        if (FAILED(hr = htd_thread_start(self, role, native_caller_body, &native,
+                &threads[CRUNCHERS + 1 + i])))
+            return hr;
+    }
+    for (i = 0; i < (int)ARRAYSIZE(threads); i++)
+    {
+        if (FAILED(hr = htd_thread_join(self, threads[i], INFINITE, &joined)))
+            return hr;
+        if (!joined || FAILED(threads[i]->result))
+            failures++;
+    }
+    for (i = 0; i <= CRUNCHERS; i++)
+        if (crunch[i].value == 0)
+            failures++;
+    *ret = failures + (DWORD)self->runtime->fault_count;
+    return S_OK;
+}
+
 static HRESULT run_interrupt(struct htd_thread *self, const WCHAR *argument, DWORD *ret)
 {
     int failures = 0;
@@ -619,6 +736,9 @@ const struct htd_workload htd_workloads[] =
     { L"Threads", "threads", "3 worker threads started through CreateTask and joined", run_threads },
     { L"Interrupt", "interrupt", "Thread.Sleep and Thread.Join ended by Thread.Interrupt, a Join(0) that "
             "times out", run_interrupt },
+    { L"Cpu", "cpu", "3 threads computing ARGUMENT (default 40) ms each with no P/Invoke (runaways for a "
+            "cooperative scheduler), one computing as long but calling Thread.Yield every ms, 2 threads "
+            "making 10 blocking native calls (Sleep(2)) each", run_cpu },
 };
 const unsigned int htd_workload_count = ARRAYSIZE(htd_workloads);
 

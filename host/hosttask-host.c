@@ -44,6 +44,8 @@ struct options
     const WCHAR *dll;
     const WCHAR *json;
     BOOL profiling;
+    BOOL scheduler;             /* --scheduler given: set it; otherwise the server's own setting */
+    UINT slots, quantum_us;
     unsigned int top;
     const WCHAR *assembly, *type, *method, *argument;
 };
@@ -68,6 +70,12 @@ static void usage(FILE *out)
         "  --dll PATH             use hosttask.dll at PATH, registration-free; default: the\n"
         "                         registered server (ProgID HostTask.HostControl)\n"
         "  --json FILE            also write the report as JSON (host/report.schema.json)\n"
+        "  --scheduler=SLOTS[,QUANTUM_US]\n"
+        "                         cooperative mode (SQL Server style): SLOTS tasks run managed code at\n"
+        "                         a time (a number, or auto for one per processor; 0 is thread-per-task);\n"
+        "                         one holding its slot QUANTUM_US (default 4000) while others wait is\n"
+        "                         asked to yield.  Absent: the server's setting, thread-per-task unless\n"
+        "                         HOSTTASK_SCHEDULER or the registry says otherwise\n"
         "  --no-profile           no per-target calls and native times (cheaper transitions)\n"
         "  --top N                targets per table (default 10)\n"
         "  --help                 this text\n"
@@ -89,6 +97,41 @@ static BOOL starts_with(const WCHAR *s, const WCHAR *prefix, const WCHAR **rest)
     if (wcsncmp(s, prefix, n))
         return FALSE;
     *rest = s + n;
+    return TRUE;
+}
+
+/* SLOTS[,QUANTUM_US]: SLOTS a number or "auto", QUANTUM_US a number (0:
+ * the default).  The server checks the ranges. */
+static BOOL parse_scheduler(const WCHAR *text, UINT *slots, UINT *quantum_us)
+{
+    unsigned long value;
+    WCHAR *end;
+
+    if (!_wcsnicmp(text, L"auto", 4))
+    {
+        *slots = HT_SCHEDULER_AUTO;
+        end = (WCHAR *)text + 4;
+    }
+    else
+    {
+        if (*text < '0' || *text > '9')
+            return FALSE;
+        /* An overflow reads as ULONG_MAX, HT_SCHEDULER_AUTO: refused. */
+        value = wcstoul(text, &end, 10);
+        if (value >= HT_SCHEDULER_AUTO)
+            return FALSE;
+        *slots = (UINT)value;
+    }
+    *quantum_us = 0;
+    if (!*end)
+        return TRUE;
+    if (*end != ',' || end[1] < '0' || end[1] > '9')
+        return FALSE;
+    /* An overflow reads as ULONG_MAX, which the server refuses. */
+    value = wcstoul(end + 1, &end, 10);
+    if (*end)
+        return FALSE;
+    *quantum_us = (UINT)value;
     return TRUE;
 }
 
@@ -134,6 +177,16 @@ static int parse_options(int argc, WCHAR **argv, struct options *o)
                 fprintf(stderr, "hosttask-host: --pinvoke takes x64 or x86\n");
                 return EXIT_USAGE;
             }
+        }
+        else if (starts_with(a, L"--scheduler=", &rest))
+        {
+            if (!parse_scheduler(rest, &o->slots, &o->quantum_us))
+            {
+                fprintf(stderr, "hosttask-host: --scheduler takes SLOTS[,QUANTUM_US], SLOTS a number or auto "
+                        "(see --help)\n");
+                return EXIT_USAGE;
+            }
+            o->scheduler = TRUE;
         }
         else if (!wcscmp(a, L"--static-manager"))
             o->driver.static_manager = TRUE;
@@ -350,6 +403,18 @@ int wmain(int argc, WCHAR **argv)
         describe_hresult(hr, text, sizeof(text));
         fprintf(stderr, "hosttask-host: warning: profiling could not be set (%s)\n", text);
         o.profiling = FALSE;
+    }
+
+    /* The scheduler, like every setting, before the runtime sees the host. */
+    if (o.scheduler && FAILED(hr = ht_set_scheduler(control, o.slots, o.quantum_us)))
+    {
+        describe_hresult(hr, text, sizeof(text));
+        fprintf(stderr, "hosttask-host: the server refused --scheduler (%s)%s\n", text,
+                hr == E_INVALIDARG ? ": at most 1024 slots and a quantum of 10 s" : "");
+        ICLRRuntimeHost_Release(runtime);
+        IHostControl_Release(control);
+        CoUninitialize();
+        return hr == E_INVALIDARG ? EXIT_USAGE : EXIT_NO_HOST;
     }
 
     /* Before Start: afterwards the CLR answers E_ACCESSDENIED. */

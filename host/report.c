@@ -38,6 +38,11 @@ HRESULT report_collect(struct report *report, IHostControl *control)
         free(stats);
     }
 
+    /* The scheduler's counters; all zero in thread-per-task mode (and from
+     * a server that predates the scheduler, which refuses the call). */
+    if (FAILED(ht_get_scheduler_stats(control, &report->scheduler)))
+        memset(&report->scheduler, 0, sizeof(report->scheduler));
+
     /* Targets exist only while profiling; without it the table is empty. */
     count = 0;
     if (!(targets = calloc(HT_TARGET_SLOTS_REPORTED, sizeof(*targets))))
@@ -71,6 +76,33 @@ void report_free(struct report *report)
     report->targets = NULL;
 }
 
+UINT64 report_wait_quantile_ns(const HT_SCHEDULER_STATS *scheduler, double fraction)
+{
+    UINT64 total = 0, seen = 0, rank, top;
+    unsigned int i, n = ARRAYSIZE(scheduler->waitHistogram);
+
+    for (i = 0; i < n; i++)
+        total += scheduler->waitHistogram[i];
+    if (!total)
+        return 0;
+    /* The rank of the quantile, rounded up: ceil(fraction * total). */
+    rank = (UINT64)(fraction * (double)total);
+    if ((double)rank < fraction * (double)total)
+        rank++;
+    if (!rank)
+        rank = 1;
+    for (i = 0; i < n - 1; i++)
+    {
+        seen += scheduler->waitHistogram[i];
+        if (seen >= rank)
+            break;
+    }
+    /* Bucket i holds waits of 2^i to 2^(i+1) ns (bucket 0 from 0); the last
+     * one is open-ended. */
+    top = i < n - 1 ? (2ull << i) - 1 : scheduler->maxWaitNs;
+    return top < scheduler->maxWaitNs ? top : scheduler->maxWaitNs;
+}
+
 /* ---- The cross-check ---- */
 
 static void mismatch(struct report *report, const char *format, ...) __attribute__((format(printf, 2, 3)));
@@ -93,6 +125,92 @@ static void check_value(struct report *report, const struct htd_thread_record *r
     if (reported != (UINT64)done)
         mismatch(report, "task of '%s' (thread %04lx): %s %llu, the driver made %lld", rec->role,
                 rec->os_thread_id, what, (unsigned long long)reported, (long long)done);
+}
+
+/* Cooperative scheduling on one Thread's task.  How often a task waits,
+ * yields or is caught past its quantum depends on timing, so those are held
+ * to bounds; whether it holds a slot, and every count in thread-per-task
+ * mode, are exact. */
+static void check_slots(struct report *report, const struct htd_thread *thread, struct report_task *task)
+{
+    const struct htd_thread_record *rec = &thread->rec;
+    const HT_TASK_STATS *stats = &task->stats;
+    BOOL holds = (stats->flags & HT_TASK_HOLDS_SLOT) != 0, expected;
+
+    task->has_clr = TRUE;
+    task->yield_task_calls = thread->clr_task.calls[HTD_TASK_YIELDTASK];
+    task->safe_point_yields = rec->safe_point_yields;
+    /* The managed code yields at a safe point only when asked. */
+    if (task->safe_point_yields > task->yield_task_calls)
+        mismatch(report, "task of '%s': %lld yields at safe points, for %lld YieldTask calls", rec->role,
+                (long long)task->safe_point_yields, (long long)task->yield_task_calls);
+    if (!report->scheduler.slots)
+    {
+        check_value(report, rec, "slot acquisitions in thread-per-task mode", stats->slotAcquisitions, 0);
+        check_value(report, rec, "slot wait ns in thread-per-task mode", stats->slotWaitNs, 0);
+        check_value(report, rec, "forced yields in thread-per-task mode", stats->forcedYields, 0);
+        if (task->yield_task_calls)
+            mismatch(report, "task of '%s': %lld YieldTask calls in thread-per-task mode", rec->role,
+                    (long long)task->yield_task_calls);
+        if (holds)
+            mismatch(report, "task of '%s' holds a slot in thread-per-task mode", rec->role);
+        return;
+    }
+    /* Each entry into the runtime takes a slot; each yield may take one more. */
+    if (stats->slotAcquisitions < (UINT64)rec->slot_entries
+            || stats->slotAcquisitions > (UINT64)(rec->slot_entries + rec->switches))
+        mismatch(report, "task of '%s': %llu slot acquisitions, for %lld entries into the runtime and %lld "
+                "yields", rec->role, (unsigned long long)stats->slotAcquisitions, (long long)rec->slot_entries,
+                (long long)rec->switches);
+    /* The host counts a runaway before it calls YieldTask (and counts one
+     * that has no CLR task yet without calling anything). */
+    if (stats->forcedYields < (UINT64)task->yield_task_calls)
+        mismatch(report, "task of '%s': %llu forced yields counted, %lld YieldTask calls made", rec->role,
+                (unsigned long long)stats->forcedYields, (long long)task->yield_task_calls);
+    /* A task holds a slot exactly while its thread is in managed code. */
+    expected = !(stats->flags & HT_TASK_ENDED) && thread->in_runtime;
+    if (holds != expected)
+        mismatch(report, "task of '%s' %s a slot, but its thread is %s", rec->role,
+                holds ? "holds" : "does not hold", thread->in_runtime ? "in managed code" : "outside the runtime");
+}
+
+/* The scheduler's totals are its tasks' sums, exactly. */
+static void check_scheduler_totals(struct report *report)
+{
+    const HT_SCHEDULER_STATS *s = &report->scheduler;
+    UINT64 acquisitions = 0, forced = 0, wait_ns = 0, waits = 0;
+    UINT i, held = 0;
+
+    if (!s->slots)
+        return;
+    for (i = 0; i < report->task_count; i++)
+    {
+        acquisitions += report->tasks[i].stats.slotAcquisitions;
+        forced += report->tasks[i].stats.forcedYields;
+        wait_ns += report->tasks[i].stats.slotWaitNs;
+        if (report->tasks[i].stats.flags & HT_TASK_HOLDS_SLOT)
+            held++;
+    }
+    for (i = 0; i < ARRAYSIZE(s->waitHistogram); i++)
+        waits += s->waitHistogram[i];
+    if (acquisitions != s->acquisitions)
+        mismatch(report, "scheduler: %llu acquisitions, its tasks' add up to %llu",
+                (unsigned long long)s->acquisitions, (unsigned long long)acquisitions);
+    if (forced != s->forcedYields)
+        mismatch(report, "scheduler: %llu forced yields, its tasks' add up to %llu",
+                (unsigned long long)s->forcedYields, (unsigned long long)forced);
+    if (wait_ns != s->waitNs)
+        mismatch(report, "scheduler: %llu ns of slot waits, its tasks' add up to %llu",
+                (unsigned long long)s->waitNs, (unsigned long long)wait_ns);
+    if (waits != s->waits || s->waits > s->acquisitions)
+        mismatch(report, "scheduler: %llu waits, %llu in the histogram, %llu acquisitions",
+                (unsigned long long)s->waits, (unsigned long long)waits, (unsigned long long)s->acquisitions);
+    if (s->punishments > s->forcedYields)
+        mismatch(report, "scheduler: %llu punishments for %llu forced yields", (unsigned long long)s->punishments,
+                (unsigned long long)s->forcedYields);
+    if (s->held != held || s->waiting)
+        mismatch(report, "scheduler: %u slots held (%u tasks say so), %u tasks waiting, with every thread done",
+                s->held, held, s->waiting);
 }
 
 void report_check(struct report *report, struct htd_runtime *runtime)
@@ -146,7 +264,9 @@ void report_check(struct report *report, struct htd_runtime *runtime)
         check_value(report, rec, "max depth", task->stats.maxDepth, rec->max_depth);
         for (i = 0; i < ARRAYSIZE(task->stats.imbalances); i++)
             check_value(report, rec, "imbalances", task->stats.imbalances[i], 0);
+        check_slots(report, runtime->threads[t], task);
     }
+    check_scheduler_totals(report);
 
     /* Per target: the host's calls are the driver's wrapped calls. */
     if (!report->profiling)
@@ -208,6 +328,7 @@ struct totals
 {
     UINT created, adopted;
     UINT64 transitions[4], imbalances, native_ns, sleeps, alerts, interrupted, joins;
+    UINT64 slot_acquisitions, slot_wait_ns, forced_yields;
 };
 
 static void sum(const struct report *report, struct totals *t)
@@ -232,6 +353,9 @@ static void sum(const struct report *report, struct totals *t)
         t->alerts += s->alerts;
         t->interrupted += s->interruptedWaits;
         t->joins += s->joins;
+        t->slot_acquisitions += s->slotAcquisitions;
+        t->slot_wait_ns += s->slotWaitNs;
+        t->forced_yields += s->forcedYields;
     }
 }
 
@@ -256,6 +380,53 @@ static void print_targets(const struct report *report, FILE *out, unsigned int t
     free(sorted);
 }
 
+static void print_scheduler_mode(const struct report *report, FILE *out)
+{
+    const HT_SCHEDULER_STATS *s = &report->scheduler;
+
+    if (!s->slots)
+        fprintf(out, "Scheduler: thread-per-task (no slots)\n");
+    else
+        fprintf(out, "Scheduler: cooperative, %u slot%s, quantum %u us\n", s->slots, s->slots == 1 ? "" : "s",
+                s->quantumUs);
+}
+
+/* Cooperative mode only: each task's slots, then the scheduler's totals. */
+static void print_slots(const struct report *report, FILE *out)
+{
+    const HT_SCHEDULER_STATS *s = &report->scheduler;
+    char yield_calls[24], safe_point[24];
+    UINT i;
+
+    if (!s->slots)
+        return;
+    fprintf(out, "\nSlots per task\n");
+    fprintf(out, "%5s %6s %12s %12s %7s %9s %10s %5s %-12s\n", "task", "thread", "acquisitions", "slot wait ms",
+            "forced", "YieldTask", "safe-point", "holds", "role");
+    for (i = 0; i < report->task_count; i++)
+    {
+        const struct report_task *task = &report->tasks[i];
+        const HT_TASK_STATS *t = &task->stats;
+
+        /* The CLR's side is known only when the driver plays it. */
+        snprintf(yield_calls, sizeof(yield_calls), task->has_clr ? "%lld" : "-", (long long)task->yield_task_calls);
+        snprintf(safe_point, sizeof(safe_point), task->has_clr ? "%lld" : "-", (long long)task->safe_point_yields);
+        fprintf(out, "%5llu %6lu %12llu %12.3f %7llu %9s %10s %5s %-12s%s\n", (unsigned long long)t->taskId,
+                t->threadId, (unsigned long long)t->slotAcquisitions, t->slotWaitNs / 1e6,
+                (unsigned long long)t->forcedYields, yield_calls, safe_point,
+                (t->flags & HT_TASK_HOLDS_SLOT) ? "yes" : "no", task->role, (t->flags & HT_TASK_ENDED) ? " (ended)" : "");
+    }
+    fprintf(out, "\nScheduler totals\n");
+    fprintf(out, "  %llu acquisitions, %llu of them queued (%.1f%%): %.3f ms waiting in all, max %.3f ms, "
+            "p99 <= %.3f ms\n",
+            (unsigned long long)s->acquisitions, (unsigned long long)s->waits,
+            s->acquisitions ? 100.0 * s->waits / s->acquisitions : 0.0, s->waitNs / 1e6, s->maxWaitNs / 1e6,
+            report_wait_quantile_ns(s, 0.99) / 1e6);
+    fprintf(out, "  %llu forced yields (runaways past the quantum), %llu punishments (requeued behind every "
+            "waiter); now %u held, %u waiting\n", (unsigned long long)s->forcedYields,
+            (unsigned long long)s->punishments, s->held, s->waiting);
+}
+
 void report_print(const struct report *report, FILE *out, unsigned int top)
 {
     UINT i;
@@ -265,6 +436,7 @@ void report_print(const struct report *report, FILE *out, unsigned int top)
     else
         fprintf(out, "Runtime: .NET Framework %s\n", report->clr_version);
     fprintf(out, "Host control: %s%s\n", report->server, report->profiling ? "" : " (profiling off)");
+    print_scheduler_mode(report, out);
     fprintf(out, "Method: [%ls] %ls.%ls(%ls%ls%ls) returned %lu (0x%08lx) in %.1f ms\n", report->assembly,
             report->type, report->method, report->has_argument ? L"\"" : L"", report->has_argument ? report->argument : L"",
             report->has_argument ? L"\"" : L"", report->return_value, (unsigned long)report->execute_hr,
@@ -290,6 +462,7 @@ void report_print(const struct report *report, FILE *out, unsigned int top)
                 (s->flags & HT_TASK_DELAY_ABORT) ? "yes" : "no", report->tasks[i].role,
                 (s->flags & HT_TASK_ENDED) ? " (ended)" : "");
     }
+    print_slots(report, out);
     print_targets(report, out, top, FALSE);
     print_targets(report, out, top, TRUE);
 
@@ -313,12 +486,19 @@ void report_print(const struct report *report, FILE *out, unsigned int top)
 
 void report_print_summary(const struct report *report, FILE *out, int exit_code)
 {
+    const HT_SCHEDULER_STATS *s = &report->scheduler;
+    char scheduler[192] = "";
     struct totals t;
 
     sum(report, &t);
+    if (s->slots)
+        snprintf(scheduler, sizeof(scheduler), ", scheduler %u slot%s: %llu acquisitions, %llu waits (%.3f ms), "
+                "%llu forced yields, %llu punishments", s->slots, s->slots == 1 ? "" : "s",
+                (unsigned long long)s->acquisitions, (unsigned long long)s->waits, s->waitNs / 1e6,
+                (unsigned long long)s->forcedYields, (unsigned long long)s->punishments);
     fprintf(out, "hosttask-host: %u tasks (%u created, %u adopted), %llu transitions "
             "(%llu leave, %llu enter, %llu reverse-enter, %llu reverse-leave), %u P/Invoke targets, "
-            "%.3f ms native, %llu sleeps, %llu alerts, %llu interrupted waits, %llu joins, %llu imbalances, "
+            "%.3f ms native, %llu sleeps, %llu alerts, %llu interrupted waits, %llu joins, %llu imbalances%s, "
             "check %s, exit %d\n",
             report->task_count, t.created, t.adopted,
             (unsigned long long)(t.transitions[0] + t.transitions[1] + t.transitions[2] + t.transitions[3]),
@@ -326,7 +506,7 @@ void report_print_summary(const struct report *report, FILE *out, int exit_code)
             (unsigned long long)t.transitions[2], (unsigned long long)t.transitions[3], report->target_count,
             t.native_ns / 1e6, (unsigned long long)t.sleeps, (unsigned long long)t.alerts,
             (unsigned long long)t.interrupted, (unsigned long long)t.joins, (unsigned long long)t.imbalances,
-            !report->checked ? "n/a" : report->mismatch_count ? "FAILED" : "ok", exit_code);
+            scheduler, !report->checked ? "n/a" : report->mismatch_count ? "FAILED" : "ok", exit_code);
 }
 
 /* ---- JSON ---- */
@@ -362,6 +542,22 @@ static void json_hresult(FILE *f, HRESULT hr)
     fprintf(f, "\"0x%08lx\"", (unsigned long)hr);
 }
 
+static void json_scheduler(FILE *f, const HT_SCHEDULER_STATS *s)
+{
+    UINT i;
+
+    fprintf(f, "  \"scheduler\": {\"mode\": \"%s\", \"slots\": %u, \"quantumUs\": %u, \"acquisitions\": %llu, "
+            "\"waits\": %llu, \"waitNs\": %llu, \"maxWaitNs\": %llu, \"p99WaitNs\": %llu, \"forcedYields\": %llu, "
+            "\"punishments\": %llu, \"held\": %u, \"waiting\": %u,\n    \"waitHistogram\": [",
+            s->slots ? "cooperative" : "thread-per-task", s->slots, s->quantumUs, (unsigned long long)s->acquisitions,
+            (unsigned long long)s->waits, (unsigned long long)s->waitNs, (unsigned long long)s->maxWaitNs,
+            (unsigned long long)report_wait_quantile_ns(s, 0.99), (unsigned long long)s->forcedYields,
+            (unsigned long long)s->punishments, s->held, s->waiting);
+    for (i = 0; i < ARRAYSIZE(s->waitHistogram); i++)
+        fprintf(f, "%s%llu", i ? ", " : "", (unsigned long long)s->waitHistogram[i]);
+    fprintf(f, "]},\n");
+}
+
 BOOL report_write_json(const struct report *report, const WCHAR *path, int exit_code)
 {
     struct totals t;
@@ -371,7 +567,7 @@ BOOL report_write_json(const struct report *report, const WCHAR *path, int exit_
     if (!(f = _wfopen(path, L"w")))
         return FALSE;
     sum(report, &t);
-    fprintf(f, "{\n  \"format\": \"hosttask-report/1\",\n");
+    fprintf(f, "{\n  \"format\": \"hosttask-report/2\",\n");
     fprintf(f, "  \"runtime\": {\"kind\": \"%s\", \"version\": ", report->simulated ? "simulated" : "clr");
     if (report->simulated || !report->clr_version)
         fprintf(f, "null");
@@ -426,14 +622,24 @@ BOOL report_write_json(const struct report *report, const WCHAR *path, int exit_
                 (unsigned long long)s->imbalances[HT_STAT_NESTING_LIMIT]);
         fprintf(f, "\"depth\": %llu, \"maxDepth\": %llu, \"nativeTimeNs\": %llu, \"sleeps\": %llu, "
                 "\"alerts\": %llu, \"interruptedWaits\": %llu, \"joins\": %llu, \"affinityDepth\": %lu, "
-                "\"delayAbort\": %s, \"priority\": %d}",
+                "\"delayAbort\": %s, \"priority\": %d",
                 (unsigned long long)s->depth, (unsigned long long)s->maxDepth,
                 (unsigned long long)s->nativeTimeNs, (unsigned long long)s->sleeps,
                 (unsigned long long)s->alerts, (unsigned long long)s->interruptedWaits,
                 (unsigned long long)s->joins, s->affinityDepth,
                 (s->flags & HT_TASK_DELAY_ABORT) ? "true" : "false", s->priority);
+        fprintf(f, ", \"slotAcquisitions\": %llu, \"slotWaitNs\": %llu, \"forcedYields\": %llu, \"holdsSlot\": %s, "
+                "\"clr\": ", (unsigned long long)s->slotAcquisitions, (unsigned long long)s->slotWaitNs,
+                (unsigned long long)s->forcedYields, (s->flags & HT_TASK_HOLDS_SLOT) ? "true" : "false");
+        if (report->tasks[i].has_clr)
+            fprintf(f, "{\"yieldTaskCalls\": %lld, \"safePointYields\": %lld}}",
+                    (long long)report->tasks[i].yield_task_calls, (long long)report->tasks[i].safe_point_yields);
+        else
+            fprintf(f, "null}");
     }
-    fprintf(f, "\n  ],\n  \"targets\": [");
+    fprintf(f, "\n  ],\n");
+    json_scheduler(f, &report->scheduler);
+    fprintf(f, "  \"targets\": [");
     for (i = 0; i < report->target_count; i++)
     {
         const struct report_target *target = &report->targets[i];
@@ -467,11 +673,13 @@ BOOL report_write_json(const struct report *report, const WCHAR *path, int exit_
     fprintf(f, "%s],\n", report->fault_count ? "\n  " : "");
     fprintf(f, "  \"summary\": {\"tasks\": %u, \"created\": %u, \"adopted\": %u, \"transitions\": %llu, "
             "\"targets\": %u, \"nativeTimeNs\": %llu, \"sleeps\": %llu, \"alerts\": %llu, "
-            "\"interruptedWaits\": %llu, \"joins\": %llu, \"imbalances\": %llu, \"exitCode\": %d}\n}\n",
+            "\"interruptedWaits\": %llu, \"joins\": %llu, \"imbalances\": %llu, \"slotAcquisitions\": %llu, "
+            "\"slotWaitNs\": %llu, \"forcedYields\": %llu, \"exitCode\": %d}\n}\n",
             report->task_count, t.created, t.adopted,
             (unsigned long long)(t.transitions[0] + t.transitions[1] + t.transitions[2] + t.transitions[3]),
             report->target_count, (unsigned long long)t.native_ns, (unsigned long long)t.sleeps,
             (unsigned long long)t.alerts, (unsigned long long)t.interrupted, (unsigned long long)t.joins,
-            (unsigned long long)t.imbalances, exit_code);
+            (unsigned long long)t.imbalances, (unsigned long long)t.slot_acquisitions,
+            (unsigned long long)t.slot_wait_ns, (unsigned long long)t.forced_yields, exit_code);
     return fclose(f) == 0;
 }

@@ -15,6 +15,11 @@ struct report_task
 {
     HT_TASK_STATS stats;
     char role[24];              /* from the driver's record; empty for a real runtime */
+    /* The CLR's side of cooperative scheduling, known for a simulated
+     * runtime only: ICLRTask::YieldTask calls the host made on this task's
+     * CLR task, and the yields its managed code then made at safe points. */
+    BOOL has_clr;
+    LONG64 yield_task_calls, safe_point_yields;
 };
 
 struct report_target
@@ -41,6 +46,8 @@ struct report
     struct report_task *tasks;
     UINT target_count;
     struct report_target *targets;
+    /* The scheduler's counters (slots 0: thread-per-task mode). */
+    HT_SCHEDULER_STATS scheduler;
 
     /* The simulated runtime's cross-check and faults. */
     BOOL checked;
@@ -55,6 +62,11 @@ struct report
  * "module+0xoffset" or "0xaddress", walking the export directory of the
  * module that contains it. */
 void report_resolve_symbol(SIZE_T address, char *out, size_t size);
+
+/* An upper bound of the fraction-quantile (0.99: p99) of the scheduler's
+ * slot waits, from its power-of-two histogram: the top of the bucket the
+ * quantile falls in, capped at the longest wait.  0 when nothing waited. */
+UINT64 report_wait_quantile_ns(const HT_SCHEDULER_STATS *scheduler, double fraction);
 
 /* Fills the task and target tables from the host control's statistics. */
 HRESULT report_collect(struct report *report, IHostControl *control);

@@ -5,6 +5,11 @@
  * treatment of bad host results, and the AddRef/Release discipline on the
  * fake CLR objects.
  *
+ * The same sessions run in cooperative mode too (`test_driver scheduler`):
+ * the counts the driver can know stay exact, the scheduler's own are held
+ * to their invariants, and a CPU-bound workload shows runaways forced to
+ * yield through the fake ICLRTask::YieldTask.
+ *
  * Every session runs on a fresh OS thread, as a host's main thread would:
  * the thread's adopted task (and the fake ICLRTask it holds) goes when the
  * thread ends, so refcounts can be checked at baseline afterwards.  Only
@@ -279,7 +284,10 @@ struct session
     BOOL profiling;
     BOOL second_run;                /* run the method twice, the hook policy changed in between */
     SIZE_T exclude_target;          /* the hook policy: wrap all but this (0: all) */
+    UINT slots, quantum_us;         /* cooperative mode (ht_set_scheduler) when slots is not 0 */
+    DWORD timeout_ms;               /* for the whole session; 0: 60 s */
     /* Out. */
+    HRESULT hr_scheduler;
     ICLRRuntimeHost *runtime;
     struct htd_runtime *sim;
     struct spy_control spy;
@@ -328,6 +336,9 @@ static DWORD WINAPI session_thread(void *arg)
     control = &s->spy.IHostControl_iface;
 
     ht_set_profiling(real, s->profiling);
+    /* Like every setting, before the runtime sees the host. */
+    if (s->slots)
+        s->hr_scheduler = ht_set_scheduler(real, s->slots, s->quantum_us);
     /* The host's target table outlives task managers: start from zero. */
     ht_reset_stats(real);
     if (s->exclude_target && !s->second_run)
@@ -408,9 +419,11 @@ static void finish_session(struct session *s, BOOL expect_clean)
     int i;
 
     assert_non_null(thread);
-    assert_int_equal(WaitForSingleObject(thread, 60000), WAIT_OBJECT_0);
+    /* Bounded: a deadlocked session fails here instead of hanging. */
+    assert_int_equal(WaitForSingleObject(thread, s->timeout_ms ? s->timeout_ms : 60000), WAIT_OBJECT_0);
     CloseHandle(thread);
     assert_hr(s->hr_create, S_OK);
+    assert_hr(s->hr_scheduler, S_OK);
 
     /* The handshake (spec 5.1-5.2): NULL refused, all nine managers asked
      * in the CLR's order, only the task manager taken, the CLR's task
@@ -509,7 +522,8 @@ static SIZE_T export_address(const WCHAR *dll, const char *name)
 
 /* ---- Tests ---- */
 
-static void check_default(struct session *s)
+/* The default workload's counts, the same in every mode. */
+static void check_default_counts(struct session *s)
 {
     const struct htd_thread_record *rec;
     const struct htd_target_record *t;
@@ -595,6 +609,11 @@ static void check_default(struct session *s)
             assert_int_equal(t->hook_queries, t->wrapped_calls + t->direct_calls);
         assert_int_equal(t->direct_calls, 0);
     }
+}
+
+static void check_default(struct session *s)
+{
+    check_default_counts(s);
     end_session(s);
 }
 
@@ -823,8 +842,296 @@ static void test_symbols(void **state)
     assert_string_equal(symbol, "(other targets)");
 }
 
-int main(void)
+/* ---- Cooperative mode (the scheduler) ---- */
+
+static struct session *run_cooperative(const WCHAR *method, const WCHAR *argument, enum htd_pinvoke_style style,
+        UINT slots)
 {
+    struct session *s = run_session(method, argument, style);
+
+    s->slots = slots;
+    s->timeout_ms = 30000;
+    return s;
+}
+
+/* The scheduler as the report saw it, with the session's main thread
+ * (the host's, attached by Start) still in managed code. */
+static void check_cooperative(struct session *s, UINT slots)
+{
+    const HT_SCHEDULER_STATS *sched = &s->report.scheduler;
+    LONG64 entries = 0;
+    UINT64 acquisitions = 0;
+    LONG i;
+    UINT t;
+
+    assert_int_equal(sched->slots, slots);
+    assert_int_equal(sched->quantumUs, HT_SCHEDULER_DEFAULT_QUANTUM_US);
+    assert_int_equal(sched->held, 1);
+    assert_int_equal(sched->waiting, 0);
+    assert_true(sched->punishments <= sched->forcedYields);
+    assert_true(HT_TASK_HOLDS_SLOT & task_of(s, find_role(s, "main"))->flags);
+    /* Every entry into the runtime took a slot. */
+    for (i = 0; i < s->sim->thread_count; i++)
+        entries += s->sim->threads[i]->rec.slot_entries;
+    for (t = 0; t < s->report.task_count; t++)
+        acquisitions += s->report.tasks[t].stats.slotAcquisitions;
+    assert_int_equal(acquisitions, sched->acquisitions);
+    assert_true(acquisitions >= (UINT64)entries);
+}
+
+static LONG64 yield_task_calls(struct session *s)
+{
+    LONG64 calls = 0;
+    LONG i;
+
+    for (i = 0; i < s->sim->thread_count; i++)
+        calls += s->sim->threads[i]->clr_task.calls[HTD_TASK_YIELDTASK];
+    return calls;
+}
+
+/* The default workload under 1 and 2 slots, in both P/Invoke styles: every
+ * count exactly as in thread-per-task mode, no fault, the fakes back at
+ * baseline, the DLL unloadable (check_default_counts, finish_session). */
+static void check_default_cooperative(enum htd_pinvoke_style style, UINT slots)
+{
+    struct session *s = run_cooperative(L"Default", NULL, style, slots);
+
+    check_default_counts(s);
+    check_cooperative(s, slots);
+    end_session(s);
+}
+
+static void test_sched_default_x64_1(void **state)
+{
+    check_default_cooperative(HTD_PINVOKE_X64, 1);
+}
+
+static void test_sched_default_x86_1(void **state)
+{
+    check_default_cooperative(HTD_PINVOKE_X86, 1);
+}
+
+static void test_sched_default_x64_2(void **state)
+{
+    check_default_cooperative(HTD_PINVOKE_X64, 2);
+}
+
+static void test_sched_default_x86_2(void **state)
+{
+    check_default_cooperative(HTD_PINVOKE_X86, 2);
+}
+
+/* The CPU-bound workload's counts the driver knows exactly. */
+static void check_cpu_counts(struct session *s)
+{
+    const struct htd_thread_record *rec;
+    const HT_TASK_STATS *task;
+    char role[24];
+    int i;
+
+    finish_session(s, TRUE);
+    assert_int_equal(s->report.task_count, 7);
+    for (i = 1; i <= 3; i++)
+    {
+        snprintf(role, sizeof(role), "cruncher %d", i);
+        task = task_of(s, find_role(s, role));
+        assert_int_equal(task->transitions[HT_STAT_LEAVE], 0);
+        assert_int_equal(task->transitions[HT_STAT_ENTER], 0);
+    }
+    for (i = 1; i <= 2; i++)
+    {
+        snprintf(role, sizeof(role), "native caller %d", i);
+        rec = find_role(s, role);
+        task = task_of(s, rec);
+        assert_int_equal(task->transitions[HT_STAT_LEAVE], 10);
+        assert_int_equal(task->transitions[HT_STAT_ENTER], 10);
+        /* Ten Sleep(2)s: at least 18 ms in native code. */
+        assert_true(task->nativeTimeNs >= 18 * 1000000ull);
+    }
+    assert_int_equal(task_of(s, find_role(s, "main"))->joins, 6);
+}
+
+/* One slot, three threads computing with no P/Invoke: each is caught past
+ * the quantum while others wait, asked to yield through the CLR's
+ * ICLRTask::YieldTask, yields at its next safe point and is requeued. */
+static void test_sched_cpu_1(void **state)
+{
+    struct session *s = run_cooperative(L"Cpu", L"40", HTD_PINVOKE_X64, 1);
+    const HT_SCHEDULER_STATS *sched = &s->report.scheduler;
+    LONG64 safe_point_yields = 0, crunchers_forced = 0;
+    char role[24];
+    LONG i;
+
+    check_cpu_counts(s);
+    check_cooperative(s, 1);
+    assert_true(sched->forcedYields > 0);
+    assert_true(sched->punishments > 0);
+    assert_true(yield_task_calls(s) > 0);
+    assert_true(yield_task_calls(s) <= (LONG64)sched->forcedYields);
+    for (i = 0; i < s->sim->thread_count; i++)
+        safe_point_yields += s->sim->threads[i]->rec.safe_point_yields;
+    assert_true(safe_point_yields > 0);
+    assert_true(safe_point_yields <= yield_task_calls(s));
+    for (i = 1; i <= 3; i++)
+    {
+        snprintf(role, sizeof(role), "cruncher %ld", i);
+        crunchers_forced += task_of(s, find_role(s, role))->forcedYields;
+    }
+    assert_true(crunchers_forced > 0);
+    /* One slot: every other task waited for it at some point. */
+    assert_true(sched->waits > 0);
+    assert_true(sched->maxWaitNs > 0);
+    assert_true(report_wait_quantile_ns(sched, 0.99) <= sched->maxWaitNs);
+    assert_true(report_wait_quantile_ns(sched, 0.99) >= report_wait_quantile_ns(sched, 0.5));
+    end_session(s);
+}
+
+/* Two slots, x86 stubs: the same exact counts and invariants. */
+static void test_sched_cpu_x86_2(void **state)
+{
+    struct session *s = run_cooperative(L"Cpu", L"20", HTD_PINVOKE_X86, 2);
+
+    check_cpu_counts(s);
+    check_cooperative(s, 2);
+    assert_true(yield_task_calls(s) <= (LONG64)s->report.scheduler.forcedYields);
+    end_session(s);
+}
+
+/* The same workload in thread-per-task mode: nobody is asked to yield,
+ * and no task has a slot count. */
+static void test_sched_cpu_thread_per_task(void **state)
+{
+    struct session *s = run_session(L"Cpu", L"20", HTD_PINVOKE_X64);
+    UINT t;
+
+    check_cpu_counts(s);
+    assert_int_equal(s->report.scheduler.slots, 0);
+    assert_int_equal(s->report.scheduler.acquisitions, 0);
+    assert_int_equal(yield_task_calls(s), 0);
+    for (t = 0; t < s->report.task_count; t++)
+    {
+        assert_int_equal(s->report.tasks[t].stats.slotAcquisitions, 0);
+        assert_int_equal(s->report.tasks[t].stats.forcedYields, 0);
+        assert_false(s->report.tasks[t].stats.flags & HT_TASK_HOLDS_SLOT);
+    }
+    end_session(s);
+}
+
+/* Callbacks from native code (locales, qsort, a native-born thread) and
+ * the interrupt scenario under one slot: every count exact. */
+static void test_sched_callbacks_interrupt_1(void **state)
+{
+    struct session *s = run_cooperative(L"Callbacks", L"6", HTD_PINVOKE_X64, 1);
+
+    finish_session(s, TRUE);
+    check_cooperative(s, 1);
+    assert_int_equal(find_role(s, "native-born")->reverse_enter, 6);
+    end_session(s);
+    s = run_cooperative(L"Interrupt", NULL, HTD_PINVOKE_X86, 1);
+    finish_session(s, TRUE);
+    check_cooperative(s, 1);
+    assert_int_equal(task_of(s, find_role(s, "sleeper"))->interruptedWaits, 1);
+    assert_int_equal(task_of(s, find_role(s, "joiner"))->interruptedWaits, 1);
+    end_session(s);
+}
+
+/* ---- Known issue: a host thread keeps the slot it got at attach ----
+ *
+ * The CLR sets up (SetCLRTask) the host's own thread that calls Start or
+ * ExecuteInDefaultAppDomain, and the server gives it a slot then; but when
+ * that call returns to the host, nothing tells the server the thread is
+ * back in native code (no LeaveRuntime, no ReverseLeaveRuntime), so the
+ * slot stays with a thread that will never reach a safe point: YieldTask
+ * cannot make it yield.  With one slot, a host that starts the runtime on
+ * one thread and runs managed code on another, waiting for it natively,
+ * deadlocks until the first thread ends.  This test asserts what a
+ * scheduler should do (the second thread runs while the first waits); it
+ * fails today with "KNOWN ISSUE", and the ctest
+ * driver_scheduler_known_issue passes only on that failure: when the
+ * server is fixed, it fails, and should become an ordinary test.
+ * Bounded: the first thread waits 3 s, then ends, which gives the slot
+ * back. */
+struct host_threads
+{
+    ICLRRuntimeHost *runtime;
+    IHostControl *control;
+    HANDLE second;
+    HRESULT hr_start, hr_execute;
+    DWORD ret, waited;
+};
+
+static DWORD WINAPI second_host_thread(void *arg)
+{
+    struct host_threads *h = arg;
+
+    h->hr_execute = ICLRRuntimeHost_ExecuteInDefaultAppDomain(h->runtime, L"hosttask-simulated", HTD_WORKLOAD_TYPE,
+            L"PInvoke", L"10", &h->ret);
+    return 0;
+}
+
+static DWORD WINAPI first_host_thread(void *arg)
+{
+    struct host_threads *h = arg;
+
+    ICLRRuntimeHost_SetHostControl(h->runtime, h->control);
+    /* Start sets this thread up: it gets a task, a CLR task and a slot. */
+    if (FAILED(h->hr_start = ICLRRuntimeHost_Start(h->runtime)))
+        return 1;
+    /* Back in the host's native code: run a method on another thread and
+     * wait for it, as a host with a worker thread does. */
+    h->second = CreateThread(NULL, 0, second_host_thread, h, 0, NULL);
+    h->waited = WaitForSingleObject(h->second, 3000);
+    return 0;
+}
+
+static void test_sched_host_thread_gives_slot_back(void **state)
+{
+    struct host_threads h = { 0 };
+    HANDLE first;
+    char why[160];
+
+    assert_hr(ht_create_host_control_from(NULL, &h.control), S_OK);
+    assert_hr(ht_set_scheduler(h.control, 1, 0), S_OK);
+    assert_hr(htd_runtime_create(NULL, &h.runtime), S_OK);
+    first = CreateThread(NULL, 0, first_host_thread, &h, 0, NULL);
+    assert_int_equal(WaitForSingleObject(first, 10000), WAIT_OBJECT_0);
+    CloseHandle(first);
+    /* The first thread has ended, so its slot is back: the second finishes. */
+    assert_int_equal(WaitForSingleObject(h.second, 10000), WAIT_OBJECT_0);
+    CloseHandle(h.second);
+    assert_hr(h.hr_start, S_OK);
+    assert_hr(h.hr_execute, S_OK);
+    assert_int_equal(h.ret, 0);
+    assert_hr(ICLRRuntimeHost_Stop(h.runtime), S_OK);
+    assert_int_equal(IHostControl_Release(h.control), 0);
+    if (!htd_fakes_at_baseline(htd_runtime_from(h.runtime), why, sizeof(why)))
+        fail_msg("%s", why);
+    assert_int_equal(ICLRRuntimeHost_Release(h.runtime), 0);
+    assert_hr(dll_can_unload_soon(), S_OK);
+    /* What should have happened: the second thread ran while the first
+     * waited in native code. */
+    if (h.waited != WAIT_OBJECT_0)
+        fail_msg("KNOWN ISSUE (scheduler): the first host thread kept its slot in native code; the second "
+                "could not run until the first ended");
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest scheduler_tests[] =
+    {
+        cmocka_unit_test(test_sched_default_x64_1),
+        cmocka_unit_test(test_sched_default_x86_1),
+        cmocka_unit_test(test_sched_default_x64_2),
+        cmocka_unit_test(test_sched_default_x86_2),
+        cmocka_unit_test(test_sched_cpu_1),
+        cmocka_unit_test(test_sched_cpu_x86_2),
+        cmocka_unit_test(test_sched_cpu_thread_per_task),
+        cmocka_unit_test(test_sched_callbacks_interrupt_1),
+    };
+    const struct CMUnitTest known_issues[] =
+    {
+        cmocka_unit_test(test_sched_host_thread_gives_slot_back),
+    };
     const struct CMUnitTest tests[] =
     {
         cmocka_unit_test(test_runtime_methods),
@@ -844,7 +1151,12 @@ int main(void)
 
     QueryPerformanceFrequency(&frequency);
     CoInitializeEx(NULL, COINIT_MULTITHREADED);
-    result = cmocka_run_group_tests(tests, NULL, NULL);
+    if (argc > 1 && !strcmp(argv[1], "scheduler"))
+        result = cmocka_run_group_tests_name("scheduler", scheduler_tests, NULL, NULL);
+    else if (argc > 1 && !strcmp(argv[1], "scheduler-known-issues"))
+        result = cmocka_run_group_tests_name("scheduler-known-issues", known_issues, NULL, NULL);
+    else
+        result = cmocka_run_group_tests(tests, NULL, NULL);
     CoUninitialize();
     return result;
 }
