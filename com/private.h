@@ -178,15 +178,20 @@ HRESULT ht__tasks_reset_stats(void);
 int ht__task_runaway_prepare(struct ht__sched_task *sched, void **token);
 void ht__task_runaway_fire(void *token);
 
+/* The task comes into the runtime (attach, thread start, EnterRuntime,
+ * ReverseEnterRuntime): in cooperative mode it needs a slot. */
 static inline void ht__task_slot_acquire(struct host_task *task)
 {
-    if (!task->sched.holds_slot && ht__sched_active())
+    task->sched.inside = 1;
+    if (!ht__sched_holds(&task->sched) && ht__sched_active())
         ht__sched_acquire(&task->sched);
 }
 
+/* The task goes out (LeaveRuntime, ReverseLeaveRuntime, thread exit). */
 static inline void ht__task_slot_release(struct host_task *task)
 {
-    if (task->sched.holds_slot)
+    task->sched.inside = 0;
+    if (ht__sched_holds(&task->sched))
         ht__sched_release(&task->sched);
 }
 

@@ -419,14 +419,14 @@ HRESULT ht__task_wait(HANDLE handle, DWORD milliseconds, DWORD option)
 {
     struct host_task *self = ht__task_current();
     HRESULT hr;
-    int held;
 
-    /* Every host wait gives the slot up while blocked. */
-    if (!self || !self->sched.holds_slot)
+    /* Every host wait gives the slot up while blocked; a task in managed
+     * code takes one again after (also if it was preempted before). */
+    if (!self || !self->sched.inside)
         return wait(self, handle, milliseconds, option);
-    held = ht__sched_release(&self->sched);
+    ht__sched_release(&self->sched);
     hr = wait(self, handle, milliseconds, option);
-    if (held)
+    if (ht__sched_active())
         ht__sched_acquire(&self->sched);
     return hr;
 }
@@ -517,7 +517,7 @@ static void task_raw_stats(struct host_task *task, HT_TASK_STATS *stats)
     stats->slotWaitNs = atomic_load(&task->sched.wait_ns);
     stats->forcedYields = atomic_load(&task->sched.forced_yields);
     stats->slotAcquisitions = atomic_load(&task->sched.acquisitions);
-    if (task->sched.holds_slot)
+    if (ht__sched_holds(&task->sched))
         stats->flags |= HT_TASK_HOLDS_SLOT;
     stats->locale = task->locale;
     stats->uiLocale = task->ui_locale;

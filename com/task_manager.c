@@ -138,12 +138,17 @@ static HRESULT STDMETHODCALLTYPE task_manager_CreateTask(IHostTaskManager *iface
 }
 
 /* SwitchToTask and Sleep(0): the cooperative yields.  A slot holder lets
- * every task already waiting for a slot run first; anyone else gives up
- * the processor. */
+ * every task already waiting for a slot run first; a task in managed code
+ * that was preempted queues for a slot again; anyone else gives up the
+ * processor. */
 static void yield(struct host_task *task)
 {
-    if (task && task->sched.holds_slot)
+    if (!task || !task->sched.inside)
+        SwitchToThread();
+    else if (ht__sched_holds(&task->sched))
         ht__sched_yield(&task->sched);
+    else if (ht__sched_active())
+        ht__sched_acquire(&task->sched);   /* preempted: back in the queue */
     else
         SwitchToThread();
 }
@@ -623,6 +628,7 @@ static HRESULT STDMETHODCALLTYPE statistics_GetSchedulerStats(IHostTaskStatistic
     stats->maxWaitNs = s.max_wait_ns;
     stats->forcedYields = s.forced_yields;
     stats->punishments = s.punishments;
+    stats->preemptions = s.preemptions;
     for (i = 0; i < HT_SCHED_HISTOGRAM; i++)
         stats->waitHistogram[i] = s.histogram[i];
     return S_OK;

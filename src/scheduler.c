@@ -146,7 +146,7 @@ static void take_slot(struct ht__scheduler *s, struct ht__sched_task *task, uint
     s->holders[i] = task;
     s->held++;
     task->slot = i;
-    task->holds_slot = 1;
+    atomic_store_explicit(&task->holds_slot, 1, memory_order_relaxed);
     task->flagged = 0;
     task->acquired_ns = now;
     task->scheduler = s;
@@ -185,8 +185,21 @@ static unsigned int find_runaways(struct ht__scheduler *s, uint64_t now, void **
     for (i = 0; i < s->slots && n < MAX_TOKENS; i++)
     {
         holder = s->holders[i];
-        if (!holder || holder->flagged || now - holder->acquired_ns <= s->quantum_ns)
+        if (!holder || now - holder->acquired_ns <= s->quantum_ns)
             continue;
+        if (holder->flagged)
+        {
+            /* Asked a quantum ago and still holding: preempt it.  The
+             * caller, the head of the queue, takes the slot at once. */
+            if (now - holder->acquired_ns > 2 * s->quantum_ns)
+            {
+                s->holders[i] = NULL;
+                s->held--;
+                atomic_store_explicit(&holder->holds_slot, 0, memory_order_relaxed);
+                s->stats.preemptions++;
+            }
+            continue;
+        }
         token = NULL;
         if (s->prepare && !s->prepare(holder, &token))
             continue;
@@ -221,9 +234,9 @@ void ht__sched_acquire(struct ht__sched_task *task)
     unsigned int n, i;
     uint64_t start;
     uint32_t quantum_ms;
-    int head;
+    int head, freed;
 
-    if (task->holds_slot || !(s = atomic_load_explicit(&ht__scheduler_current, memory_order_acquire)))
+    if (ht__sched_holds(task) || !(s = atomic_load_explicit(&ht__scheduler_current, memory_order_acquire)))
         return;
 
     ht__platform_mutex_lock(s->lock);
@@ -273,10 +286,13 @@ void ht__sched_acquire(struct ht__sched_task *task)
         /* The head watches the holders for runaways while it waits. */
         head = s->head == task;
         n = head ? find_runaways(s, ht__platform_now_ns(), tokens) : 0;
+        /* A preemption freed a slot: take it at once, after the calls. */
+        freed = head && s->held < s->slots;
         ht__platform_mutex_unlock(s->lock);
         for (i = 0; i < n; i++)
             s->fire(tokens[i]);
-        ht__platform_event_wait(task->event, head ? quantum_ms : HT_WAIT_FOREVER);
+        if (!freed)
+            ht__platform_event_wait(task->event, head ? quantum_ms : HT_WAIT_FOREVER);
         ht__platform_mutex_lock(s->lock);
     }
     record_wait(s, task, ht__platform_now_ns() - start);
@@ -288,13 +304,18 @@ int ht__sched_release(struct ht__sched_task *task)
     struct ht__scheduler *s = task->scheduler;
     struct ht__sched_task *next;
 
-    if (!task->holds_slot)
+    if (!ht__sched_holds(task))
         return 0;
     ht__platform_mutex_lock(s->lock);
+    /* Preempted since the check: the slot is someone else's already. */
+    if (!atomic_load_explicit(&task->holds_slot, memory_order_relaxed))
+    {
+        ht__platform_mutex_unlock(s->lock);
+        return 0;
+    }
     s->holders[task->slot] = NULL;
     s->held--;
-    task->holds_slot = 0;
-    task->scheduler = NULL;
+    atomic_store_explicit(&task->holds_slot, 0, memory_order_relaxed);
     /* Hand the slot straight to the head of the queue: FIFO, and no herd. */
     if (!s->disbanded && (next = s->head) && s->held < s->slots)
     {
@@ -315,7 +336,7 @@ void ht__sched_yield(struct ht__sched_task *task)
     struct ht__scheduler *s = task->scheduler;
     int waiting;
 
-    if (!task->holds_slot)
+    if (!ht__sched_holds(task))
         return;
     ht__platform_mutex_lock(s->lock);
     waiting = s->head != NULL || task->punished;

@@ -10,12 +10,16 @@
  * holds a slot longer than the quantum while others wait is a runaway: it
  * is counted, asked to yield (through a callback; the COM layer calls
  * ICLRTask::YieldTask), and punished: its next acquisition goes through
- * the queue behind everyone waiting.
+ * the queue behind everyone waiting.  One that still holds the slot a
+ * quantum after being asked (it ignored the request, or it is a thread
+ * back in its host's native code, where the CLR makes no call) is
+ * preempted: the slot goes to the head of the queue, and the task takes
+ * one again at its next transition, wait or yield.
  *
- * No deadlock by construction: a task never blocks on anything while it
- * holds a slot except in its own managed code (which the quantum bounds),
- * since every host wait and every call out releases the slot first; slot
- * waits are granted in FIFO order by whoever releases.
+ * No deadlock by construction: every host wait and every call out
+ * releases the slot first, slot waits are granted in FIFO order by
+ * whoever releases, and a holder that keeps its slot past two quanta while
+ * others wait loses it, so no waiter depends on a holder's cooperation.
  */
 #ifndef HOSTTASK_SCHEDULER_H
 #define HOSTTASK_SCHEDULER_H
@@ -36,7 +40,13 @@ struct ht__sched_task
     struct ht__sched_task *next;        /* in the wait queue, under the lock */
     struct ht__scheduler *scheduler;    /* the one a slot or a place is held in */
     void *event;                        /* wakes this task's slot wait */
-    int holds_slot;                     /* written by the owner, and by the granter under the lock */
+    /* Written under the lock, by the owner, by a granter handing it a slot,
+     * or by the queue head preempting it; read by the owner without. */
+    atomic_int holds_slot;
+    /* The owner's own view: it runs managed code now (it came into the
+     * runtime and has not gone out).  It should then hold a slot; after a
+     * preemption it takes one again at its next wait, yield or transition. */
+    int inside;
     int granted;                        /* under the lock */
     int punished;                       /* under the lock */
     int flagged;                        /* under the lock: counted as a runaway in this hold */
@@ -60,6 +70,7 @@ struct ht__sched_stats
     uint64_t forced_yields;
     uint64_t punishments;
     uint64_t histogram[HT_SCHED_HISTOGRAM];
+    uint64_t preemptions;
 };
 
 /* A runaway holder, under the scheduler lock: return 0 to leave it alone
@@ -93,6 +104,11 @@ void ht__sched_acquire(struct ht__sched_task *task);
 int ht__sched_release(struct ht__sched_task *task);
 /* A cooperative yield: let every task already waiting run first. */
 void ht__sched_yield(struct ht__sched_task *task);
+
+static inline int ht__sched_holds(struct ht__sched_task *task)
+{
+    return atomic_load_explicit(&task->holds_slot, memory_order_relaxed);
+}
 
 static inline int ht__sched_active(void)
 {

@@ -71,9 +71,9 @@ static DWORD WINAPI spinner(void *arg)
             assert_hr(IHostTaskManager_SwitchToTask(manager, 0), S_OK);
         }
     }
+    runner->stats = task_stats();
     if (runner->delay_abort)
         assert_hr(IHostTaskManager_EndDelayAbort(manager), S_OK);
-    runner->stats = task_stats();
     if (runner->attach)
     {
         IHostTask *self;
@@ -127,8 +127,40 @@ static void test_default_is_thread_per_task(void **state)
     IHostTaskConfig_Release(config);
 }
 
-/* One slot: the second task runs only when the first gives its slot up. */
+/* One slot: the second task runs only when the first gives its slot up
+ * (the quantum is long enough that nobody is a runaway here). */
 static void test_one_slot_serializes_managed_code(void **state)
+{
+    struct fixture *fixture = *state;
+    struct runner a = {0}, b = {0};
+    HT_SCHEDULER_STATS stats;
+
+    manager = fixture->manager;
+    assert_hr(ht_set_scheduler(fixture->control, 1, 1000000), S_OK);
+    a.ready = CreateEventW(NULL, FALSE, FALSE, NULL);
+    start_runner(&a, 60);
+    assert_int_equal(WaitForSingleObject(a.ready, 5000), WAIT_OBJECT_0);
+    start_runner(&b, 10);
+    finish_runner(&a);
+    finish_runner(&b);
+    assert_true(b.started >= a.ended - 1.0);
+    assert_true(a.stats.flags & HT_TASK_HOLDS_SLOT);
+    assert_true(b.stats.slotWaitNs >= 40 * 1000000ull);
+    stats = scheduler_stats(fixture);
+    assert_int_equal(stats.slots, 1);
+    assert_true(stats.waits >= 1);
+    assert_int_equal(stats.forcedYields, 0);
+    assert_int_equal(stats.preemptions, 0);
+    assert_true(stats.maxWaitNs >= 40 * 1000000ull);
+    assert_int_equal(stats.held, 0);
+    assert_int_equal(stats.waiting, 0);
+    assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
+    CloseHandle(a.ready);
+}
+
+/* A runaway that cannot be asked to yield (no CLR task) is counted, and
+ * preempted a quantum later: the waiter does not wait for its 150 ms. */
+static void test_runaway_without_clr_task_preempted(void **state)
 {
     struct fixture *fixture = *state;
     struct runner a = {0}, b = {0};
@@ -140,20 +172,15 @@ static void test_one_slot_serializes_managed_code(void **state)
     start_runner(&a, 150);
     assert_int_equal(WaitForSingleObject(a.ready, 5000), WAIT_OBJECT_0);
     start_runner(&b, 10);
-    finish_runner(&a);
     finish_runner(&b);
-    assert_true(b.started >= a.ended - 1.0);
-    /* a held its slot past the quantum while b waited: counted, punished. */
+    finish_runner(&a);
+    assert_true(b.ended < a.ended - 50.0);
     assert_true(a.stats.forcedYields >= 1);
-    assert_true(a.stats.flags & HT_TASK_HOLDS_SLOT);
-    assert_true(b.stats.slotWaitNs >= 100 * 1000000ull);
+    assert_false(a.stats.flags & HT_TASK_HOLDS_SLOT);
     stats = scheduler_stats(fixture);
-    assert_int_equal(stats.slots, 1);
-    assert_true(stats.waits >= 1);
     assert_true(stats.forcedYields >= 1);
-    assert_true(stats.maxWaitNs >= 100 * 1000000ull);
+    assert_true(stats.preemptions >= 1);
     assert_int_equal(stats.held, 0);
-    assert_int_equal(stats.waiting, 0);
     assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
     CloseHandle(a.ready);
 }
@@ -240,7 +267,8 @@ static void test_waits_on_each_other_one_slot(void **state)
     int i;
 
     manager = fixture->manager;
-    assert_hr(ht_set_scheduler(fixture->control, 1, 4000), S_OK);
+    /* A quantum long enough that no preemption can be what saves them. */
+    assert_hr(ht_set_scheduler(fixture->control, 1, 1000000), S_OK);
     /* Task i joins task i+1; they start in reverse order of need. */
     for (i = 7; i >= 0; i--)
     {
@@ -257,6 +285,7 @@ static void test_waits_on_each_other_one_slot(void **state)
     }
     for (i = 0; i < 8; i++)
         IHostTask_Release(tasks[i]);
+    assert_int_equal(scheduler_stats(fixture).preemptions, 0);
     assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
 }
 
@@ -282,7 +311,8 @@ static void test_native_block_does_not_starve(void **state)
     int i;
 
     manager = fixture->manager;
-    assert_hr(ht_set_scheduler(fixture->control, 1, 4000), S_OK);
+    /* A quantum long enough that no preemption can be what saves them. */
+    assert_hr(ht_set_scheduler(fixture->control, 1, 1000000), S_OK);
     events[0] = CreateEventW(NULL, FALSE, FALSE, NULL);
     events[1] = CreateEventW(NULL, TRUE, FALSE, NULL);
     assert_hr(IHostTaskManager_CreateTask(manager, 0, blocked_in_native, events, &blocked), S_OK);
@@ -299,6 +329,7 @@ static void test_native_block_does_not_starve(void **state)
     IHostTask_Release(blocked);
     CloseHandle(events[0]);
     CloseHandle(events[1]);
+    assert_int_equal(scheduler_stats(fixture).preemptions, 0);
     assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
 }
 
@@ -323,6 +354,10 @@ static void test_alert_during_slot_wait(void **state)
 
     manager = fixture->manager;
     assert_hr(ht_set_scheduler(fixture->control, 1, 4000), S_OK);
+    /* In a delay-abort region, so never preempted: the waiter surely
+     * still waits for its slot when the alert comes. */
+    holder.attach = TRUE;
+    holder.delay_abort = TRUE;
     holder.ready = CreateEventW(NULL, FALSE, FALSE, NULL);
     start_runner(&holder, 150);
     assert_int_equal(WaitForSingleObject(holder.ready, 5000), WAIT_OBJECT_0);
@@ -345,7 +380,8 @@ static DWORD WINAPI sleeper_without_slot(void *arg)
 
     assert_true(task_stats().flags & HT_TASK_HOLDS_SLOT);
     SetEvent(events[0]);
-    assert_hr(IHostTaskManager_Sleep(manager, 300, 0), S_OK);
+    /* Sleeps until the test alerts it, however loaded the machine is. */
+    assert_hr(IHostTaskManager_Sleep(manager, INFINITE, WAIT_ALERTABLE), HOST_E_INTERRUPTED);
     assert_true(task_stats().flags & HT_TASK_HOLDS_SLOT);
     return 0;
 }
@@ -364,14 +400,80 @@ static void test_sleep_gives_slot_up(void **state)
     assert_hr(IHostTaskManager_CreateTask(manager, 0, sleeper_without_slot, events, &sleeper), S_OK);
     assert_hr(IHostTask_Start(sleeper), S_OK);
     assert_int_equal(WaitForSingleObject(events[0], 5000), WAIT_OBJECT_0);
-    Sleep(20);
+    /* other runs to its end while the sleeper sleeps: the only slot is free. */
     start_runner(&other, 5);
     finish_runner(&other);
-    /* other ran to its end while the sleeper slept. */
     assert_hr(IHostTask_Join(sleeper, 0, 0), HOST_E_TIMEOUT);
+    assert_hr(IHostTask_Alert(sleeper), S_OK);
     assert_hr(IHostTask_Join(sleeper, 5000, 0), S_OK);
+    /* Had the sleeper kept its slot, other would have got it only by
+     * preempting it. */
+    assert_int_equal(scheduler_stats(fixture).preemptions, 0);
+    assert_int_equal(scheduler_stats(fixture).forcedYields, 0);
     IHostTask_Release(sleeper);
     CloseHandle(events[0]);
+    assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
+}
+
+struct parked
+{
+    struct fake_clr_task clr;
+    HANDLE attached, release;
+};
+
+static DWORD WINAPI parked_holder(void *arg)
+{
+    struct parked *parked = arg;
+    IHostTask *self;
+
+    /* A host thread the CLR sets up (SetCLRTask on its own thread takes a
+     * slot), which then returns to its host's native code and blocks
+     * there: the CLR makes no call on the way out, so nothing gives the
+     * slot back. */
+    assert_hr(IHostTaskManager_GetCurrentTask(manager, &self), S_OK);
+    assert_hr(IHostTask_SetCLRTask(self, FAKE_AS_CLR_TASK(&parked->clr)), S_OK);
+    assert_true(task_stats().flags & HT_TASK_HOLDS_SLOT);
+    SetEvent(parked->attached);
+    WaitForSingleObject(parked->release, INFINITE);
+    /* Preempted meanwhile: it holds no slot now. */
+    assert_false(task_stats().flags & HT_TASK_HOLDS_SLOT);
+    assert_hr(IHostTask_SetCLRTask(self, NULL), S_OK);
+    IHostTask_Release(self);
+    return 0;
+}
+
+/* A holder that ignores the request to yield loses its slot a quantum
+ * later, so waiters never depend on its cooperation. */
+static void test_parked_holder_is_preempted(void **state)
+{
+    struct fixture *fixture = *state;
+    struct runner other = {0};
+    struct parked parked;
+    HT_SCHEDULER_STATS stats;
+    HANDLE thread;
+
+    manager = fixture->manager;
+    assert_hr(ht_set_scheduler(fixture->control, 1, 4000), S_OK);
+    fake_clr_task_init(&parked.clr);
+    parked.attached = CreateEventW(NULL, FALSE, FALSE, NULL);
+    parked.release = CreateEventW(NULL, FALSE, FALSE, NULL);
+    thread = CreateThread(NULL, 0, parked_holder, &parked, 0, NULL);
+    assert_int_equal(WaitForSingleObject(parked.attached, 5000), WAIT_OBJECT_0);
+    start_runner(&other, 5);
+    /* It runs to its end while the holder is still parked. */
+    assert_hr(IHostTask_Join(other.task, 5000, 0), S_OK);
+    finish_runner(&other);
+    assert_true(other.stats.slotWaitNs < 1000 * 1000000ull);
+    stats = scheduler_stats(fixture);
+    assert_true(stats.preemptions >= 1);
+    assert_true(stats.forcedYields >= 1);
+    assert_true(parked.clr.yields >= 1);
+    SetEvent(parked.release);
+    assert_int_equal(WaitForSingleObject(thread, 5000), WAIT_OBJECT_0);
+    assert_int_equal(parked.clr.refcount, 1);
+    CloseHandle(thread);
+    CloseHandle(parked.attached);
+    CloseHandle(parked.release);
     assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
 }
 
@@ -421,12 +523,14 @@ int main(void)
     {
         FIXTURE_TEST(test_default_is_thread_per_task),
         FIXTURE_TEST(test_one_slot_serializes_managed_code),
+        FIXTURE_TEST(test_runaway_without_clr_task_preempted),
         FIXTURE_TEST(test_runaway_asked_to_yield),
         FIXTURE_TEST(test_delay_abort_spared),
         FIXTURE_TEST(test_waits_on_each_other_one_slot),
         FIXTURE_TEST(test_native_block_does_not_starve),
         FIXTURE_TEST(test_alert_during_slot_wait),
         FIXTURE_TEST(test_sleep_gives_slot_up),
+        FIXTURE_TEST(test_parked_holder_is_preempted),
         cmocka_unit_test(test_settings_for_registered_server),
     };
 

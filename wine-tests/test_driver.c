@@ -1035,22 +1035,18 @@ static void test_sched_callbacks_interrupt_1(void **state)
     end_session(s);
 }
 
-/* ---- Known issue: a host thread keeps the slot it got at attach ----
+/* ---- A host thread back in native code with the slot it got at attach ----
  *
  * The CLR sets up (SetCLRTask) the host's own thread that calls Start or
  * ExecuteInDefaultAppDomain, and the server gives it a slot then; but when
  * that call returns to the host, nothing tells the server the thread is
- * back in native code (no LeaveRuntime, no ReverseLeaveRuntime), so the
- * slot stays with a thread that will never reach a safe point: YieldTask
- * cannot make it yield.  With one slot, a host that starts the runtime on
- * one thread and runs managed code on another, waiting for it natively,
- * deadlocks until the first thread ends.  This test asserts what a
- * scheduler should do (the second thread runs while the first waits); it
- * fails today with "KNOWN ISSUE", and the ctest
- * driver_scheduler_known_issue passes only on that failure: when the
- * server is fixed, it fails, and should become an ordinary test.
- * Bounded: the first thread waits 3 s, then ends, which gives the slot
- * back. */
+ * back in native code (no LeaveRuntime, no ReverseLeaveRuntime), and it
+ * never reaches a safe point, so YieldTask cannot make it yield.  With one
+ * slot, a host that starts the runtime on one thread and runs managed code
+ * on another, waiting for it natively, would wait until the first thread
+ * ended.  The server preempts a holder that keeps its slot a quantum after
+ * being asked to yield, so the second thread runs while the first waits.
+ * Bounded: the first thread waits 3 s at most, then ends. */
 struct host_threads
 {
     ICLRRuntimeHost *runtime;
@@ -1108,11 +1104,8 @@ static void test_sched_host_thread_gives_slot_back(void **state)
         fail_msg("%s", why);
     assert_int_equal(ICLRRuntimeHost_Release(h.runtime), 0);
     assert_hr(dll_can_unload_soon(), S_OK);
-    /* What should have happened: the second thread ran while the first
-     * waited in native code. */
-    if (h.waited != WAIT_OBJECT_0)
-        fail_msg("KNOWN ISSUE (scheduler): the first host thread kept its slot in native code; the second "
-                "could not run until the first ended");
+    /* The second thread ran while the first waited in native code. */
+    assert_int_equal(h.waited, WAIT_OBJECT_0);
 }
 
 int main(int argc, char **argv)
@@ -1127,9 +1120,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sched_cpu_x86_2),
         cmocka_unit_test(test_sched_cpu_thread_per_task),
         cmocka_unit_test(test_sched_callbacks_interrupt_1),
-    };
-    const struct CMUnitTest known_issues[] =
-    {
         cmocka_unit_test(test_sched_host_thread_gives_slot_back),
     };
     const struct CMUnitTest tests[] =
@@ -1153,8 +1143,6 @@ int main(int argc, char **argv)
     CoInitializeEx(NULL, COINIT_MULTITHREADED);
     if (argc > 1 && !strcmp(argv[1], "scheduler"))
         result = cmocka_run_group_tests_name("scheduler", scheduler_tests, NULL, NULL);
-    else if (argc > 1 && !strcmp(argv[1], "scheduler-known-issues"))
-        result = cmocka_run_group_tests_name("scheduler-known-issues", known_issues, NULL, NULL);
     else
         result = cmocka_run_group_tests(tests, NULL, NULL);
     CoUninitialize();
