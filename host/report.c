@@ -423,8 +423,9 @@ static void print_slots(const struct report *report, FILE *out)
             s->acquisitions ? 100.0 * s->waits / s->acquisitions : 0.0, s->waitNs / 1e6, s->maxWaitNs / 1e6,
             report_wait_quantile_ns(s, 0.99) / 1e6);
     fprintf(out, "  %llu forced yields (runaways past the quantum), %llu punishments (requeued behind every "
-            "waiter); now %u held, %u waiting\n", (unsigned long long)s->forcedYields,
-            (unsigned long long)s->punishments, s->held, s->waiting);
+            "waiter), %llu preemptions (still holding a quantum after being asked); now %u held, %u waiting\n",
+            (unsigned long long)s->forcedYields, (unsigned long long)s->punishments,
+            (unsigned long long)s->preemptions, s->held, s->waiting);
 }
 
 void report_print(const struct report *report, FILE *out, unsigned int top)
@@ -548,11 +549,11 @@ static void json_scheduler(FILE *f, const HT_SCHEDULER_STATS *s)
 
     fprintf(f, "  \"scheduler\": {\"mode\": \"%s\", \"slots\": %u, \"quantumUs\": %u, \"acquisitions\": %llu, "
             "\"waits\": %llu, \"waitNs\": %llu, \"maxWaitNs\": %llu, \"p99WaitNs\": %llu, \"forcedYields\": %llu, "
-            "\"punishments\": %llu, \"held\": %u, \"waiting\": %u,\n    \"waitHistogram\": [",
+            "\"punishments\": %llu, \"preemptions\": %llu, \"held\": %u, \"waiting\": %u,\n    \"waitHistogram\": [",
             s->slots ? "cooperative" : "thread-per-task", s->slots, s->quantumUs, (unsigned long long)s->acquisitions,
             (unsigned long long)s->waits, (unsigned long long)s->waitNs, (unsigned long long)s->maxWaitNs,
             (unsigned long long)report_wait_quantile_ns(s, 0.99), (unsigned long long)s->forcedYields,
-            (unsigned long long)s->punishments, s->held, s->waiting);
+            (unsigned long long)s->punishments, (unsigned long long)s->preemptions, s->held, s->waiting);
     for (i = 0; i < ARRAYSIZE(s->waitHistogram); i++)
         fprintf(f, "%s%llu", i ? ", " : "", (unsigned long long)s->waitHistogram[i]);
     fprintf(f, "]},\n");
