@@ -1339,10 +1339,50 @@ static void make_targets(void)
     }
 }
 
+/* The median over repetitions of a[r] / b[r]: each repetition measures
+ * both close together in time, so the ratio does not take in how the
+ * machine drifted between repetitions.  Ratio of medians as a fallback. */
+static double ratio_median(const struct series *a, const struct series *b)
+{
+    struct series ratios;
+    int i;
+
+    if (a->n != b->n || !a->n)
+        return median(a) / median(b);
+    ratios.n = a->n;
+    for (i = 0; i < a->n; i++)
+        ratios.v[i] = a->v[i] / b->v[i];
+    return median(&ratios);
+}
+
+/* A row comparing a hosttask series with a reference series. */
+static struct row *compare_row(const char *item, const char *what, const struct series *ht, const char *reference,
+        const struct series *ref, BOOL ref_over_ht, const char *ratio_means)
+{
+    struct row *r = add_row(item, what, median(ht), "ns");
+
+    r->spread = spread(ht);
+    row_reference(r, reference, median(ref), ref_over_ht ? ratio_median(ref, ht) : ratio_median(ht, ref),
+            ratio_means);
+    return r;
+}
+
+/* Other hosttask builds measured side by side with this one (--with). */
+#define MAX_EXTRA 4
+struct extra_build
+{
+    const char *name;
+    const WCHAR *path;
+    IHostControl *control;
+    IHostTaskManager *manager;
+};
+static struct extra_build extras[MAX_EXTRA];
+static int nextras;
+
 static void measure_single_thread(void)
 {
     enum { PF, PH, PB, PP, RF, RH, RB, RP, HF, HH, QPC, NCASES };
-    struct bench_case c[NCASES] =
+    struct bench_case c[NCASES + 3 * MAX_EXTRA] =
     {
         [PF] = { series_new("pair.floor", "ns/pair"), loop_pairs, floor_obj, pair_targets, 2, -1, FALSE },
         [PH] = { series_new("pair.hosttask", "ns/pair"), loop_pairs, hosttask, pair_targets, 2, -1, FALSE },
@@ -1363,66 +1403,77 @@ static void measure_single_thread(void)
         [LISTED] = { series_new("hook.hosttask.1000.listed", "ns/call"), loop_hook, hosttask, listed_targets, 1, 0, FALSE },
         [UNLISTED] = { series_new("hook.hosttask.1000.unlisted", "ns/call"), loop_hook, hosttask, unlisted_targets, 1, 1, FALSE },
     };
-    double floor_pair, floor_rev, floor_hook, floor_hook2, v;
+    static char names[MAX_EXTRA][3][64];
+    static const char *kinds[3] = { "pair", "reverse", "hook" };
+    char what[80];
     struct row *r;
     HRESULT hr;
+    int i, k, ncases = NCASES;
+
+    for (i = 0; i < nextras; i++)
+        for (k = 0; k < 3; k++)
+        {
+            struct bench_case *x = &c[ncases++];
+
+            snprintf(names[i][k], sizeof(names[i][k]), "%s.%s", kinds[k], extras[i].name);
+            x->s = series_new(names[i][k], k == 2 ? "ns/call" : "ns/pair");
+            x->loop = k == 0 ? loop_pairs : k == 1 ? loop_reverse_pairs : loop_hook;
+            x->obj = extras[i].manager;
+            x->targets = k == 2 ? unlisted_targets : pair_targets;
+            x->ops = k == 2 ? 1 : 2;
+            x->expect_hooked = k == 2 ? 1 : -1;
+            x->profiling = FALSE;
+        }
 
     /* The default policy: no ht_set_hook_policy call at all. */
-    run_cases(c, NCASES);
+    run_cases(c, ncases);
     /* Every call wrapped except POLICY_TARGETS targets. */
     if (FAILED(hr = ht_set_hook_policy(control, TRUE, POLICY_TARGETS, listed_targets)))
         fail("ht_set_hook_policy: 0x%08lx", (unsigned long)hr);
     run_cases(c2, NCASES2);
     ht_set_hook_policy(control, TRUE, 0, NULL);
 
-    floor_pair = median(c[PF].s);
-    floor_rev = median(c[RF].s);
-    floor_hook = median(c[HF].s);
-    floor_hook2 = median(c2[PF2].s);
-
-    r = add_row("1", "LeaveRuntime+EnterRuntime pair", v = median(c[PH].s), "ns");
-    r->spread = spread(c[PH].s);
-    row_reference(r, "floor: empty pair in another DLL", floor_pair, v / floor_pair, "hosttask/floor");
+    r = compare_row("1", "LeaveRuntime+EnterRuntime pair", c[PH].s, "floor: empty pair in another DLL", c[PF].s,
+            FALSE, "hosttask/floor");
     row_target(r, "<=", 1.5);
-    r = add_row("1", "LeaveRuntime+EnterRuntime pair", v, "ns");
-    r->spread = spread(c[PH].s);
-    row_reference(r, "baseline: tid map + CRITICAL_SECTION", median(c[PB].s), median(c[PB].s) / v,
-            "baseline/hosttask");
+    r = compare_row("1", "LeaveRuntime+EnterRuntime pair", c[PH].s, "baseline: tid map + CRITICAL_SECTION",
+            c[PB].s, TRUE, "baseline/hosttask");
     row_target(r, ">=", 5);
-
-    r = add_row("2", "ReverseEnter+ReverseLeave pair", v = median(c[RH].s), "ns");
-    r->spread = spread(c[RH].s);
-    row_reference(r, "floor: empty pair in another DLL", floor_rev, v / floor_rev, "hosttask/floor");
+    r = compare_row("2", "ReverseEnter+ReverseLeave pair", c[RH].s, "floor: empty pair in another DLL", c[RF].s,
+            FALSE, "hosttask/floor");
     row_target(r, "<=", 1.5);
-    r = add_row("2", "ReverseEnter+ReverseLeave pair", v, "ns");
-    r->spread = spread(c[RH].s);
-    row_reference(r, "baseline: tid map + CRITICAL_SECTION", median(c[RB].s), median(c[RB].s) / v,
-            "baseline/hosttask");
+    r = compare_row("2", "ReverseEnter+ReverseLeave pair", c[RH].s, "baseline: tid map + CRITICAL_SECTION",
+            c[RB].s, TRUE, "baseline/hosttask");
     row_target(r, ">=", 5);
+    r = compare_row("3", "CallNeedsHostHook, default policy", c[HH].s, "floor: empty call, same signature",
+            c[HF].s, FALSE, "hosttask/floor");
+    row_target(r, "<=", 2);
+    r = compare_row("3", "CallNeedsHostHook, 1000 targets, listed", c2[LISTED].s,
+            "floor: empty call, same signature", c2[PF2].s, FALSE, "hosttask/floor");
+    row_target(r, "<=", 2);
+    r = compare_row("3", "CallNeedsHostHook, 1000 targets, not listed", c2[UNLISTED].s,
+            "floor: empty call, same signature", c2[PF2].s, FALSE, "hosttask/floor");
+    row_target(r, "<=", 2);
 
-    r = add_row("3", "CallNeedsHostHook, default policy", v = median(c[HH].s), "ns");
-    r->spread = spread(c[HH].s);
-    row_reference(r, "floor: empty call, same signature", floor_hook, v / floor_hook, "hosttask/floor");
-    row_target(r, "<=", 2);
-    r = add_row("3", "CallNeedsHostHook, 1000 targets, listed", v = median(c2[LISTED].s), "ns");
-    r->spread = spread(c2[LISTED].s);
-    row_reference(r, "floor: empty call, same signature", floor_hook2, v / floor_hook2, "hosttask/floor");
-    row_target(r, "<=", 2);
-    r = add_row("3", "CallNeedsHostHook, 1000 targets, not listed", v = median(c2[UNLISTED].s), "ns");
-    r->spread = spread(c2[UNLISTED].s);
-    row_reference(r, "floor: empty call, same signature", floor_hook2, v / floor_hook2, "hosttask/floor");
-    row_target(r, "<=", 2);
+    /* The --with builds, as information: same loops, same floors. */
+    for (i = 0; i < nextras; i++)
+    {
+        struct bench_case *x = &c[NCASES + 3 * i];
+
+        snprintf(what, sizeof(what), "  %s: Leave+Enter pair", extras[i].name);
+        compare_row("1", what, x[0].s, "floor: empty pair in another DLL", c[PF].s, FALSE, "build/floor");
+        snprintf(what, sizeof(what), "  %s: ReverseEnter+ReverseLeave pair", extras[i].name);
+        compare_row("2", what, x[1].s, "floor: empty pair in another DLL", c[RF].s, FALSE, "build/floor");
+        snprintf(what, sizeof(what), "  %s: CallNeedsHostHook, default", extras[i].name);
+        compare_row("3", what, x[2].s, "floor: empty call, same signature", c[HF].s, FALSE, "build/floor");
+    }
 
     /* Item 7 comes last in the table, but is measured here, interleaved. */
-    r = add_row("7", "Leave+Enter pair, profiling on", v = median(c[PP].s), "ns");
-    r->spread = spread(c[PP].s);
-    row_reference(r, "same, profiling off", median(c[PH].s), v / median(c[PH].s), "on/off");
-    r = add_row("7", "ReverseEnter+ReverseLeave pair, profiling on", v = median(c[RP].s), "ns");
-    r->spread = spread(c[RP].s);
-    row_reference(r, "same, profiling off", median(c[RH].s), v / median(c[RH].s), "on/off");
-    r = add_row("7", "  QueryPerformanceCounter, one call", v = median(c[QPC].s), "ns");
-    r->spread = spread(c[QPC].s);
-    row_reference(r, "floor: empty call, same signature", floor_hook, v / floor_hook, "clock/floor");
+    compare_row("7", "Leave+Enter pair, profiling on", c[PP].s, "same, profiling off", c[PH].s, FALSE, "on/off");
+    compare_row("7", "ReverseEnter+ReverseLeave pair, profiling on", c[RP].s, "same, profiling off", c[RH].s,
+            FALSE, "on/off");
+    compare_row("7", "  QueryPerformanceCounter, one call", c[QPC].s, "floor: empty call, same signature",
+            c[HF].s, FALSE, "clock/floor");
 }
 
 static void measure_scaling(void)
@@ -1467,13 +1518,14 @@ static void measure_scaling(void)
     for (i = 0; i < 3; i++)
     {
         /* Throughput ratio: aggregate pairs per second on two threads over
-         * pairs per second on one, both on fresh threads. */
+         * pairs per second on one, both on fresh threads; the series hold
+         * ns per pair, so the ratio is one's over two's. */
         one_rate = 1e3 / median(c[i].s);
         two_rate = 1e3 / median(two[i]);
         snprintf(what, sizeof(what), "%s pairs, 2 threads, M pairs/s total", names[i]);
         r = add_row("4", what, two_rate, "M/s");
         r->spread = spread(two[i]);
-        row_reference(r, "same, 1 thread, M pairs/s", one_rate, two_rate / one_rate, "2 threads/1 thread");
+        row_reference(r, "same, 1 thread, M pairs/s", one_rate, ratio_median(c[i].s, two[i]), "2 threads/1 thread");
         if (!i)
             row_target(r, ">=", 1.9);
     }
@@ -1510,7 +1562,7 @@ static void measure_lifecycle(void)
     }
     r = add_row("5", "CreateTask+Start+Join+Release", t = median(ht), "us");
     r->spread = spread(ht);
-    row_reference(r, "CreateThread+WaitForSingleObject+Close", median(win), t / median(win), "hosttask/win32");
+    row_reference(r, "CreateThread+WaitForSingleObject+Close", median(win), ratio_median(ht, win), "hosttask/win32");
     row_target(r, "<=", 1.2);
 }
 
@@ -1705,12 +1757,15 @@ static BOOL part(const char *name)
 
 static void usage(void)
 {
-    printf("usage: hosttask-bench [--quick] [--reps N] [--tasks N] [--only LIST] [--json FILE]\n"
+    printf("usage: hosttask-bench [--quick] [--reps N] [--tasks N] [--only LIST] [--with NAME=DLL] [--json FILE]\n"
            "  --quick     few iterations: proves the benchmark runs, measures nothing\n"
            "  --reps N    repetitions per figure (default 9, quick 3); medians are reported\n"
            "  --tasks N   live tasks in the memory measurement (default 10000, quick 200)\n"
            "  --only LIST measure only these parts: calls (items 1, 2, 3, 7), scaling (4),\n"
            "              lifecycle (5), memory (6); comma-separated\n"
+           "  --with NAME=DLL  also measure another hosttask build's transitions and hook\n"
+           "              calls, side by side in the same process (a copy of hosttask.dll\n"
+           "              under another file name); up to 4\n"
            "  --json FILE also write the results as JSON\n");
 }
 
@@ -1735,6 +1790,17 @@ int main(int argc, char **argv)
             opt.tasks = atol(argv[++i]);
         else if (!strcmp(argv[i], "--only") && i + 1 < argc)
             opt.only = argv[++i];
+        else if (!strcmp(argv[i], "--with") && i + 1 < argc && nextras < MAX_EXTRA && strchr(argv[i + 1], '='))
+        {
+            static WCHAR paths[MAX_EXTRA][MAX_PATH];
+            char *arg = argv[++i], *eq = strchr(arg, '=');
+
+            *eq = 0;
+            extras[nextras].name = arg;
+            MultiByteToWideChar(CP_ACP, 0, eq + 1, -1, paths[nextras], MAX_PATH);
+            extras[nextras].path = paths[nextras];
+            nextras++;
+        }
         else
         {
             usage();
@@ -1767,6 +1833,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "hosttask-bench: cannot create hosttask's task manager: 0x%08lx\n", (unsigned long)hr);
         return 1;
     }
+    for (i = 0; i < nextras; i++)
+        if (FAILED(hr = ht_create_host_control_from(extras[i].path, &extras[i].control))
+                || FAILED(hr = IHostControl_GetHostManager(extras[i].control, &IID_IHostTaskManager,
+                        (void **)&extras[i].manager)))
+        {
+            fprintf(stderr, "hosttask-bench: --with %s: cannot create its task manager: 0x%08lx\n",
+                    extras[i].name, (unsigned long)hr);
+            return 1;
+        }
     floor_obj = bench_peer_floor();
     baseline = bench_peer_baseline();
     make_targets();
@@ -1797,6 +1872,11 @@ int main(int argc, char **argv)
 
     IHostTaskManager_Release(hosttask);
     IHostControl_Release(control);
+    for (i = 0; i < nextras; i++)
+    {
+        IHostTaskManager_Release(extras[i].manager);
+        IHostControl_Release(extras[i].control);
+    }
     if (!nrows)
         fail("no results");
     if (failures)
