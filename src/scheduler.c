@@ -190,8 +190,10 @@ static unsigned int find_runaways(struct ht__scheduler *s, uint64_t now, void **
         if (holder->flagged)
         {
             /* Asked a quantum ago and still holding: preempt it.  The
-             * caller, the head of the queue, takes the slot at once. */
-            if (now - holder->acquired_ns > 2 * s->quantum_ns)
+             * caller, the head of the queue, takes the slot at once.  The
+             * quantum counts from the request, which a head that came
+             * late makes long after the slot was taken. */
+            if (now - holder->flagged_ns > s->quantum_ns)
             {
                 s->holders[i] = NULL;
                 s->held--;
@@ -204,6 +206,7 @@ static unsigned int find_runaways(struct ht__scheduler *s, uint64_t now, void **
         if (s->prepare && !s->prepare(holder, &token))
             continue;
         holder->flagged = 1;
+        holder->flagged_ns = now;
         holder->punished = 1;
         s->stats.forced_yields++;
         atomic_fetch_add_explicit(&holder->forced_yields, 1, memory_order_relaxed);

@@ -52,6 +52,7 @@ struct ht__sched_task
     int flagged;                        /* under the lock: counted as a runaway in this hold */
     uint32_t slot;
     uint64_t acquired_ns;
+    uint64_t flagged_ns;                /* under the lock: when it was asked to yield */
     atomic_uint_fast64_t wait_ns;
     atomic_uint_fast64_t forced_yields;
     atomic_uint_fast64_t acquisitions;
