@@ -614,9 +614,12 @@ int ht__task_runaway_prepare(struct ht__sched_task *sched, void **token)
     struct host_task *task = CONTAINING_RECORD(sched, struct host_task, sched);
     ICLRTask *clr_task;
 
-    /* A task in a delay-abort region is never the one asked to yield. */
+    /* A task in a delay-abort region is never the one asked to yield, nor
+     * preempted (token NULL: the question before a preemption). */
     if (InterlockedCompareExchange(&task->delay_abort, 0, 0))
         return 0;
+    if (!token)
+        return 1;
     AcquireSRWLockShared(&task->clr_lock);
     if ((clr_task = task->clr_task))
         ICLRTask_AddRef(clr_task);

@@ -193,7 +193,7 @@ static unsigned int find_runaways(struct ht__scheduler *s, uint64_t now, void **
              * caller, the head of the queue, takes the slot at once.  The
              * quantum counts from the request, which a head that came
              * late makes long after the slot was taken. */
-            if (now - holder->flagged_ns > s->quantum_ns)
+            if (now - holder->flagged_ns > s->quantum_ns && (!s->prepare || s->prepare(holder, NULL)))
             {
                 s->holders[i] = NULL;
                 s->held--;

@@ -76,7 +76,9 @@ struct ht__sched_stats
 
 /* A runaway holder, under the scheduler lock: return 0 to leave it alone
  * (a task in a delay-abort region), else 1 and maybe a token that
- * ht__sched_runaway_fire() is given outside the lock. */
+ * ht__sched_runaway_fire() is given outside the lock.  With token NULL it
+ * only answers, before a preemption: a task that entered a delay-abort
+ * region after being asked to yield is not preempted either. */
 typedef int (*ht__sched_runaway_prepare)(struct ht__sched_task *task, void **token);
 typedef void (*ht__sched_runaway_fire)(void *token);
 

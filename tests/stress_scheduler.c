@@ -283,6 +283,9 @@ static int prepare(struct ht__sched_task *task, void **token)
     struct actor *actor = actor_from_sched(task);
 
     CHECK(ht__sched_holds(task), "prepare for actor %d, which holds no slot", actor->id);
+    /* The question before a preemption: only whether it may be touched. */
+    if (!token)
+        return !atomic_load(&actor->delay_abort);
     CHECK(*token == NULL, "prepare: token not cleared");
     if (atomic_load(&probing))
         CHECK(!probe(PROBE_BLOCKED_MS), "prepare for actor %d: the scheduler's lock is not held", actor->id);

@@ -34,6 +34,7 @@ struct runner
     double started, ended, spin;
     struct fake_clr_task clr;
     BOOL yield_when_asked, delay_abort, attach;
+    BOOL delay_abort_when_asked;   /* enters a delay-abort region once asked to yield */
     HT_TASK_STATS stats;      /* its own, at the end */
     HANDLE ready;
 };
@@ -65,6 +66,12 @@ static DWORD WINAPI spinner(void *arg)
     end = now_ms() + runner->spin;
     while (now_ms() < end)
     {
+        if (runner->delay_abort_when_asked && InterlockedCompareExchange(&runner->clr.yields, 0, 0) > 0)
+        {
+            InterlockedExchange(&runner->clr.yields, -1000);
+            assert_hr(IHostTaskManager_BeginDelayAbort(manager), S_OK);
+            runner->delay_abort = TRUE;
+        }
         if (runner->yield_when_asked && InterlockedCompareExchange(&runner->clr.yields, 0, 0))
         {
             InterlockedExchange(&runner->clr.yields, -1000);
@@ -210,6 +217,31 @@ static void test_runaway_asked_to_yield(void **state)
     stats = scheduler_stats(fixture);
     assert_true(stats.forcedYields >= 1);
     assert_true(stats.punishments >= 1);
+    assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
+    CloseHandle(a.ready);
+}
+
+/* Asked to yield, a task enters a delay-abort region instead: it is not
+ * preempted while inside it. */
+static void test_delay_abort_after_request_not_preempted(void **state)
+{
+    struct fixture *fixture = *state;
+    struct runner a = {0}, b = {0};
+
+    manager = fixture->manager;
+    assert_hr(ht_set_scheduler(fixture->control, 1, 4000), S_OK);
+    a.attach = TRUE;
+    a.delay_abort_when_asked = TRUE;
+    a.ready = CreateEventW(NULL, FALSE, FALSE, NULL);
+    start_runner(&a, 100);
+    assert_int_equal(WaitForSingleObject(a.ready, 5000), WAIT_OBJECT_0);
+    start_runner(&b, 1);
+    finish_runner(&a);
+    finish_runner(&b);
+    assert_true(a.delay_abort);
+    assert_int_equal(a.stats.forcedYields, 1);
+    assert_int_equal(scheduler_stats(fixture).preemptions, 0);
+    assert_true(b.started >= a.ended - 1.0);
     assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
     CloseHandle(a.ready);
 }
@@ -526,6 +558,7 @@ int main(void)
         FIXTURE_TEST(test_runaway_without_clr_task_preempted),
         FIXTURE_TEST(test_runaway_asked_to_yield),
         FIXTURE_TEST(test_delay_abort_spared),
+        FIXTURE_TEST(test_delay_abort_after_request_not_preempted),
         FIXTURE_TEST(test_waits_on_each_other_one_slot),
         FIXTURE_TEST(test_native_block_does_not_starve),
         FIXTURE_TEST(test_alert_during_slot_wait),
