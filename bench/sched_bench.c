@@ -1,0 +1,326 @@
+/*
+ * hosttask-sched-bench: the cooperative scheduler against thread-per-task
+ * (issue 6), measured in one run, each figure the median of several
+ * repetitions, ratios next to the absolute figures.
+ *
+ *  1. Throughput: 64 tasks (CreateTask) that each alternate CPU-bound
+ *     managed work with a blocking native call (LeaveRuntime, Sleep(1),
+ *     EnterRuntime), on 2 slots and thread-per-task; and the 99th
+ *     percentile of the time from wanting a slot to getting it.
+ *  2. Slot hand-off latency: two tasks on one slot taking turns (each
+ *     leaves the runtime while the other waits for the slot), against two
+ *     threads passing an event.
+ *
+ *   hosttask-sched-bench [--quick] [--json FILE]
+ *
+ * Not a test: ctest runs it once with --quick to prove it works, and never
+ * looks at the timings.
+ */
+#define COBJMACROS
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <hosttask/hosttask.h>
+
+#define TASKS 64
+#define REPS 5
+
+static IHostControl *control;
+static IHostTaskManager *manager;
+static LONG64 frequency;
+static int rounds = 20, work_us = 500, switches = 2000;
+
+static double now_s(void)
+{
+    LARGE_INTEGER t;
+
+    QueryPerformanceCounter(&t);
+    return (double)t.QuadPart / (double)frequency;
+}
+
+static int compare(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, n, sizeof(*v), compare);
+    return v[n / 2];
+}
+
+static void spin_us(int us)
+{
+    double end = now_s() + us / 1e6;
+    volatile unsigned int x = 0;
+
+    while (now_s() < end)
+        x++;
+}
+
+static void check(HRESULT hr, const char *what)
+{
+    if (hr != S_OK)
+    {
+        fprintf(stderr, "hosttask-sched-bench: %s failed: 0x%08lx\n", what, (unsigned long)hr);
+        exit(1);
+    }
+}
+
+/* ---- 1. Throughput ---- */
+
+static DWORD WINAPI mixed_task(void *arg)
+{
+    int i;
+
+    for (i = 0; i < rounds; i++)
+    {
+        spin_us(work_us);   /* managed code: holds the slot */
+        check(IHostTaskManager_LeaveRuntime(manager, (SIZE_T)&Sleep), "LeaveRuntime");
+        Sleep(1);           /* a blocking native call: no slot */
+        check(IHostTaskManager_EnterRuntime(manager), "EnterRuntime");
+    }
+    return 0;
+}
+
+/* Seconds for TASKS tasks of `rounds` rounds each. */
+static double run_mixed(void)
+{
+    IHostTask *tasks[TASKS];
+    double start, end;
+    int i;
+
+    start = now_s();
+    for (i = 0; i < TASKS; i++)
+    {
+        check(IHostTaskManager_CreateTask(manager, 0, mixed_task, NULL, &tasks[i]), "CreateTask");
+        check(IHostTask_Start(tasks[i]), "Start");
+    }
+    for (i = 0; i < TASKS; i++)
+    {
+        check(IHostTask_Join(tasks[i], INFINITE, 0), "Join");
+        IHostTask_Release(tasks[i]);
+    }
+    end = now_s();
+    return end - start;
+}
+
+/* The upper bound of the q-quantile of the slot waits, from the histogram. */
+static double wait_quantile_s(const HT_SCHEDULER_STATS *s, double q)
+{
+    UINT64 total = 0, seen = 0, rank;
+    int i;
+
+    for (i = 0; i < 40; i++)
+        total += s->waitHistogram[i];
+    if (!total)
+        return 0;
+    rank = (UINT64)(q * (double)total + 0.999999);
+    for (i = 0; i < 40; i++)
+    {
+        seen += s->waitHistogram[i];
+        if (seen >= rank)
+        {
+            double top = (double)(1ull << (i + 1)) / 1e9, max = (double)s->maxWaitNs / 1e9;
+
+            return top < max ? top : max;
+        }
+    }
+    return (double)s->maxWaitNs / 1e9;
+}
+
+/* ---- 2. Hand-off latency ----
+ *
+ * Both measure the same thing: the time from one thread giving way (just
+ * before LeaveRuntime, or SetEvent) to the other running (just after its
+ * EnterRuntime, or WaitForSingleObject, returns), with the other already
+ * waiting.  On one slot, two tasks take turns: each enters (taking the
+ * slot), waits until the other is queued for it, notes the time and leaves
+ * (handing the slot over), then enters again, behind the other. */
+
+static IHostTaskStatistics *statistics;
+static volatile double handoff_t0;
+static double handoff_sum;
+static LONG handoff_count;
+
+static UINT waiting_tasks(void)
+{
+    HT_SCHEDULER_STATS s;
+
+    check(IHostTaskStatistics_GetSchedulerStats(statistics, &s), "GetSchedulerStats");
+    return s.waiting;
+}
+
+static DWORD WINAPI turn_task(void *arg)
+{
+    int i;
+
+    check(IHostTaskManager_LeaveRuntime(manager, 0), "LeaveRuntime");
+    for (i = 0; i < switches; i++)
+    {
+        check(IHostTaskManager_EnterRuntime(manager), "EnterRuntime");
+        if (handoff_t0 > 0)
+        {
+            handoff_sum += now_s() - handoff_t0;
+            handoff_count++;
+            handoff_t0 = 0;
+        }
+        /* The other task's last turns: it may be done. */
+        while (!waiting_tasks() && InterlockedCompareExchange((LONG *)arg, 0, 0) < 1)
+            SwitchToThread();
+        if (waiting_tasks())
+            handoff_t0 = now_s();
+        check(IHostTaskManager_LeaveRuntime(manager, 0), "LeaveRuntime");
+    }
+    InterlockedIncrement((LONG *)arg);
+    check(IHostTaskManager_EnterRuntime(manager), "EnterRuntime");
+    return 0;
+}
+
+static double run_handoff(void)
+{
+    IHostTask *a, *b;
+    LONG done = 0;
+
+    handoff_sum = 0;
+    handoff_count = 0;
+    handoff_t0 = 0;
+    check(IHostTaskManager_QueryInterface(manager, &IID_IHostTaskStatistics, (void **)&statistics), "QI");
+    check(IHostTaskManager_CreateTask(manager, 0, turn_task, &done, &a), "CreateTask");
+    check(IHostTaskManager_CreateTask(manager, 0, turn_task, &done, &b), "CreateTask");
+    check(IHostTask_Start(a), "Start");
+    check(IHostTask_Start(b), "Start");
+    check(IHostTask_Join(a, INFINITE, 0), "Join");
+    check(IHostTask_Join(b, INFINITE, 0), "Join");
+    IHostTask_Release(a);
+    IHostTask_Release(b);
+    IHostTaskStatistics_Release(statistics);
+    return handoff_count ? handoff_sum / handoff_count : 0;
+}
+
+struct ping
+{
+    HANDLE mine, theirs;
+};
+
+static volatile double ping_t0;
+static double ping_sum;
+static LONG ping_count;
+
+static DWORD WINAPI ping_thread(void *arg)
+{
+    struct ping *p = arg;
+    int i;
+
+    for (i = 0; i < switches; i++)
+    {
+        WaitForSingleObject(p->mine, INFINITE);
+        if (ping_t0 > 0)
+        {
+            ping_sum += now_s() - ping_t0;
+            ping_count++;
+        }
+        ping_t0 = now_s();
+        SetEvent(p->theirs);
+    }
+    return 0;
+}
+
+static double run_ping_pong(void)
+{
+    HANDLE e1 = CreateEventW(NULL, FALSE, FALSE, NULL), e2 = CreateEventW(NULL, FALSE, FALSE, NULL);
+    struct ping p1 = { e1, e2 }, p2 = { e2, e1 };
+    HANDLE threads[2];
+
+    ping_sum = 0;
+    ping_count = 0;
+    ping_t0 = 0;
+    threads[0] = CreateThread(NULL, 0, ping_thread, &p1, 0, NULL);
+    threads[1] = CreateThread(NULL, 0, ping_thread, &p2, 0, NULL);
+    SetEvent(e1);
+    WaitForMultipleObjects(2, threads, TRUE, INFINITE);
+    CloseHandle(threads[0]);
+    CloseHandle(threads[1]);
+    CloseHandle(e1);
+    CloseHandle(e2);
+    return ping_count ? ping_sum / ping_count : 0;
+}
+
+int main(int argc, char **argv)
+{
+    double coop[REPS], tpt[REPS], p99[REPS], handoff[REPS], ping[REPS];
+    double m_coop, m_tpt, m_p99, m_handoff, m_ping, work;
+    HT_SCHEDULER_STATS stats;
+    const char *json = NULL;
+    FILE *out;
+    int i, reps = REPS;
+    LARGE_INTEGER f;
+
+    for (i = 1; i < argc; i++)
+    {
+        if (!strcmp(argv[i], "--quick"))
+        {
+            rounds = 3;
+            switches = 100;
+            reps = 1;
+        }
+        else if (!strcmp(argv[i], "--json") && i + 1 < argc)
+            json = argv[++i];
+        else
+        {
+            fprintf(stderr, "usage: hosttask-sched-bench [--quick] [--json FILE]\n");
+            return 2;
+        }
+    }
+    QueryPerformanceFrequency(&f);
+    frequency = f.QuadPart;
+    check(ht_create_host_control(&control), "ht_create_host_control");
+    check(IHostControl_GetHostManager(control, &IID_IHostTaskManager, (void **)&manager), "GetHostManager");
+
+    for (i = 0; i < reps; i++)
+    {
+        check(ht_set_scheduler(control, 0, 0), "thread-per-task");
+        tpt[i] = run_mixed();
+        check(ht_set_scheduler(control, 2, 0), "2 slots");
+        coop[i] = run_mixed();
+        check(ht_get_scheduler_stats(control, &stats), "scheduler stats");
+        p99[i] = wait_quantile_s(&stats, 0.99);
+        check(ht_set_scheduler(control, 1, 0), "1 slot");
+        handoff[i] = run_handoff();
+        check(ht_set_scheduler(control, 0, 0), "thread-per-task");
+        ping[i] = run_ping_pong();
+    }
+    m_tpt = median(tpt, reps);
+    m_coop = median(coop, reps);
+    m_p99 = median(p99, reps);
+    m_handoff = median(handoff, reps);
+    m_ping = median(ping, reps);
+    work = (double)TASKS * rounds;
+
+    printf("hosttask-sched-bench: %d tasks x %d rounds of %d us CPU + a blocking Sleep(1) P/Invoke; "
+            "median of %d\n", TASKS, rounds, work_us, reps);
+    printf("%-46s %14s %14s %8s\n", "measure", "value", "reference", "ratio");
+    printf("%-46s %11.0f /s %11.0f /s %7.2fx\n", "throughput, 2 slots vs thread-per-task (rounds/s)",
+            work / m_coop, work / m_tpt, m_tpt / m_coop);
+    printf("%-46s %11.3f ms %14s %8s\n", "p99 slot wait, 2 slots (upper bound)", m_p99 * 1e3, "", "");
+    printf("%-46s %11.2f us %11.2f us %7.2fx\n", "slot hand-off vs event ping-pong", m_handoff * 1e6,
+            m_ping * 1e6, m_handoff / m_ping);
+
+    if (json)
+    {
+        if (!(out = fopen(json, "w")))
+            return 1;
+        fprintf(out, "{\"tasks\": %d, \"rounds\": %d, \"workUs\": %d, \"repetitions\": %d,\n"
+                " \"throughputCooperative\": %.1f, \"throughputThreadPerTask\": %.1f, \"throughputRatio\": %.4f,\n"
+                " \"p99SlotWaitMs\": %.4f, \"handoffUs\": %.3f, \"pingPongUs\": %.3f, \"handoffRatio\": %.4f}\n",
+                TASKS, rounds, work_us, reps, work / m_coop, work / m_tpt, m_tpt / m_coop, m_p99 * 1e3,
+                m_handoff * 1e6, m_ping * 1e6, m_handoff / m_ping);
+        fclose(out);
+    }
+    check(ht_set_scheduler(control, 0, 0), "thread-per-task");
+    IHostTaskManager_Release(manager);
+    IHostControl_Release(control);
+    return 0;
+}
