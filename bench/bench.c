@@ -1152,6 +1152,10 @@ struct machine
     char cpu[49];
     DWORD processors;
     char load_before[64], load_after[64];
+    /* The whole machine over the timed parts (items 1-5), from the Linux
+     * side: how busy it was, this benchmark included, and how much time
+     * the hypervisor stole.  Negative when unknown. */
+    double busy_percent, steal_percent;
     const char *wine;
 };
 
@@ -1169,6 +1173,10 @@ static void build_json(struct buffer *b, const struct machine *m)
     put_string(b, m->load_before);
     put(b, ", \"load_after\": ");
     put_string(b, m->load_after);
+    put(b, ", \"timed_parts_busy_percent\": ");
+    put_number(b, m->busy_percent >= 0 ? m->busy_percent : NAN);
+    put(b, ", \"timed_parts_steal_percent\": ");
+    put_number(b, m->steal_percent >= 0 ? m->steal_percent : NAN);
     put(b, "},\n  \"rows\": [\n");
     for (i = 0; i < nrows; i++)
     {
@@ -1279,6 +1287,46 @@ static BOOL write_json(const char *path, const struct machine *m)
 }
 
 /* ---- The machine ---- */
+
+/* The first line of /proc/stat: jiffies per state, all CPUs together. */
+struct cpu_times
+{
+    unsigned long long total, idle, steal;
+    BOOL ok;
+};
+
+static void read_cpu_times(struct cpu_times *t)
+{
+    unsigned long long v[10] = { 0 };
+    FILE *f = fopen("Z:\\proc\\stat", "r");
+    int i, n;
+
+    memset(t, 0, sizeof(*t));
+    if (!f)
+        return;
+    n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+            &v[5], &v[6], &v[7], &v[8], &v[9]);
+    fclose(f);
+    if (n < 8)
+        return;
+    /* user nice system idle iowait irq softirq steal (guest time is in user) */
+    for (i = 0; i < 8; i++)
+        t->total += v[i];
+    t->idle = v[3] + v[4];
+    t->steal = v[7];
+    t->ok = TRUE;
+}
+
+static void cpu_usage(const struct cpu_times *a, const struct cpu_times *b, struct machine *m)
+{
+    double total = (double)(b->total - a->total);
+
+    m->busy_percent = m->steal_percent = -1;
+    if (!a->ok || !b->ok || total <= 0)
+        return;
+    m->busy_percent = 100.0 * (total - (double)(b->idle - a->idle)) / total;
+    m->steal_percent = 100.0 * (double)(b->steal - a->steal) / total;
+}
 
 static void read_load(char *buf, size_t size)
 {
@@ -1771,6 +1819,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+    struct cpu_times cpu_before, cpu_after;
     struct machine machine;
     LARGE_INTEGER frequency;
     HRESULT hr;
@@ -1826,6 +1875,7 @@ int main(int argc, char **argv)
     qpc_frequency = frequency.QuadPart;
     describe_machine(&machine);
     read_load(machine.load_before, sizeof(machine.load_before));
+    read_cpu_times(&cpu_before);
 
     if (FAILED(hr = ht_create_host_control(&control))
             || FAILED(hr = IHostControl_GetHostManager(control, &IID_IHostTaskManager, (void **)&hosttask)))
@@ -1859,14 +1909,22 @@ int main(int argc, char **argv)
         measure_scaling();
     if (part("lifecycle"))
         measure_lifecycle();
+    /* Before the memory part: its thousands of threads are load of its own. */
+    read_load(machine.load_after, sizeof(machine.load_after));
+    read_cpu_times(&cpu_after);
+    cpu_usage(&cpu_before, &cpu_after, &machine);
     if (part("memory"))
         measure_memory();
-    read_load(machine.load_after, sizeof(machine.load_after));
 
     sort_rows();
     printf("\n");
     print_table(stdout);
-    printf("\nload at the end: %s\n", machine.load_after);
+    printf("\nload after the timed parts: %s", machine.load_after);
+    if (machine.busy_percent >= 0)
+        printf("; over them the machine was %.0f%% busy, this benchmark included (one busy processor "
+               "of %lu is %.0f%%), %.0f%% stolen by the hypervisor", machine.busy_percent, machine.processors,
+               100.0 / (machine.processors ? machine.processors : 1), machine.steal_percent);
+    printf("\n");
     if (opt.json)
         write_json(opt.json, &machine);
 
