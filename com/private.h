@@ -178,19 +178,17 @@ HRESULT ht__tasks_reset_stats(void);
 int ht__task_runaway_prepare(struct ht__sched_task *sched, void **token);
 void ht__task_runaway_fire(void *token);
 
-/* The task comes into the runtime (attach, thread start, EnterRuntime,
+/* The task came into the runtime (attach, thread start, EnterRuntime,
  * ReverseEnterRuntime): in cooperative mode it needs a slot. */
 static inline void ht__task_slot_acquire(struct host_task *task)
 {
-    task->sched.inside = 1;
     if (!ht__sched_holds(&task->sched) && ht__sched_active())
         ht__sched_acquire(&task->sched);
 }
 
-/* The task goes out (LeaveRuntime, ReverseLeaveRuntime, thread exit). */
+/* The task went out (LeaveRuntime, ReverseLeaveRuntime, thread exit). */
 static inline void ht__task_slot_release(struct host_task *task)
 {
-    task->sched.inside = 0;
     if (ht__sched_holds(&task->sched))
         ht__sched_release(&task->sched);
 }

@@ -236,7 +236,10 @@ static HRESULT STDMETHODCALLTYPE task_SetCLRTask(IHostTask *iface, ICLRTask *clr
     /* On the task's own thread this is the CLR attaching it: the task comes
      * into the runtime, and in cooperative mode needs a slot. */
     if (clr_task && ht__task_current() == task)
+    {
+        ht__task_set_inside(&task->core, 1);
         ht__task_slot_acquire(task);
+    }
     return S_OK;
 }
 
@@ -321,6 +324,7 @@ static void unbind_current(void)
     if (!task)
         return;
     /* Task exit gives the slot back. */
+    ht__task_set_inside(&task->core, 0);
     ht__task_slot_release(task);
     ht__tls_set(ht__tls_task, NULL);
     InterlockedOr(&task->flags, HT_TASK_ENDED);
@@ -350,6 +354,7 @@ static DWORD WINAPI task_thread(void *arg)
     {
         /* The routine is managed code (the CLR's thread start): in
          * cooperative mode it runs holding a slot. */
+        ht__task_set_inside(&task->core, 1);
         ht__task_slot_acquire(task);
         result = task->start(task->param);
     }
@@ -422,7 +427,7 @@ HRESULT ht__task_wait(HANDLE handle, DWORD milliseconds, DWORD option)
 
     /* Every host wait gives the slot up while blocked; a task in managed
      * code takes one again after (also if it was preempted before). */
-    if (!self || !self->sched.inside)
+    if (!self || !ht__task_inside(&self->core))
         return wait(self, handle, milliseconds, option);
     ht__sched_release(&self->sched);
     hr = wait(self, handle, milliseconds, option);

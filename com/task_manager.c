@@ -143,7 +143,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_CreateTask(IHostTaskManager *iface
  * processor. */
 static void yield(struct host_task *task)
 {
-    if (!task || !task->sched.inside)
+    if (!task || !ht__task_inside(&task->core))
         SwitchToThread();
     else if (ht__sched_holds(&task->sched))
         ht__sched_yield(&task->sched);
@@ -221,7 +221,31 @@ static HRESULT STDMETHODCALLTYPE task_manager_CallNeedsHostHook(IHostTaskManager
     return S_OK;
 }
 
-static HRESULT STDMETHODCALLTYPE task_manager_LeaveRuntime(IHostTaskManager *iface, SIZE_T target)
+/* Each transition is two functions.  The method is the fast path: no
+ * call but tail calls, so it needs no stack frame and saves no register.
+ * It gives up, changing nothing, on anything unusual (no task yet, a TLS
+ * slot beyond the TEB's, nesting to grow, an imbalance, profiling, a
+ * scheduler slot to take or give back) and tail-calls the complete
+ * version, which starts over. */
+
+/* The calling thread's task from its TEB slot; NULL when it has none or
+ * the slot is beyond the TEB's (the slow paths look again). */
+static inline struct host_task *task_current_fast(void)
+{
+#ifdef HT_TLS_SLOT_READ
+    DWORD slot = ht__tls_task;
+    void *value;
+
+    if (slot >= TLS_MINIMUM_AVAILABLE)
+        return NULL;
+    HT_TLS_SLOT_READ(slot, value);
+    return value;
+#else
+    return ht__task_current();
+#endif
+}
+
+static __attribute__((noinline)) HRESULT leave_runtime_slow(SIZE_T target)
 {
     struct host_task *task = ht__task_current_or_adopt();
 
@@ -240,7 +264,33 @@ static HRESULT STDMETHODCALLTYPE task_manager_LeaveRuntime(IHostTaskManager *ifa
     }
 }
 
-static HRESULT STDMETHODCALLTYPE task_manager_EnterRuntime(IHostTaskManager *iface)
+/* The frame is open; the slot goes back. */
+static __attribute__((noinline)) HRESULT slot_release(struct host_task *task)
+{
+    ht__task_slot_release(task);
+    return S_OK;
+}
+
+/* The frame is closed; the task needs a slot again. */
+static __attribute__((noinline)) HRESULT slot_acquire(struct host_task *task)
+{
+    ht__task_slot_acquire(task);
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE task_manager_LeaveRuntime(IHostTaskManager *iface, SIZE_T target)
+{
+    struct host_task *task = task_current_fast();
+
+    if (!task || atomic_load_explicit(&ht__profiling, memory_order_relaxed)
+            || !ht__task_try_open(&task->core, HT_FRAME_OUT, HT_LEAVE))
+        return leave_runtime_slow(target);
+    if (ht__sched_holds(&task->sched))
+        return slot_release(task);
+    return S_OK;
+}
+
+static __attribute__((noinline)) HRESULT enter_runtime_slow(void)
 {
     struct host_task *task = ht__task_current_or_adopt();
 
@@ -255,7 +305,18 @@ static HRESULT STDMETHODCALLTYPE task_manager_EnterRuntime(IHostTaskManager *ifa
     return S_OK;
 }
 
-static HRESULT STDMETHODCALLTYPE task_manager_ReverseLeaveRuntime(IHostTaskManager *iface)
+static HRESULT STDMETHODCALLTYPE task_manager_EnterRuntime(IHostTaskManager *iface)
+{
+    struct host_task *task = task_current_fast();
+
+    if (!task || task->core.nprofile || !ht__task_try_close(&task->core, HT_FRAME_OUT, HT_ENTER))
+        return enter_runtime_slow();
+    if (ht__sched_active() && !ht__sched_holds(&task->sched))
+        return slot_acquire(task);
+    return S_OK;
+}
+
+static __attribute__((noinline)) HRESULT reverse_leave_runtime_slow(void)
 {
     struct host_task *task = ht__task_current_or_adopt();
 
@@ -269,7 +330,18 @@ static HRESULT STDMETHODCALLTYPE task_manager_ReverseLeaveRuntime(IHostTaskManag
     return S_OK;
 }
 
-static HRESULT STDMETHODCALLTYPE task_manager_ReverseEnterRuntime(IHostTaskManager *iface)
+static HRESULT STDMETHODCALLTYPE task_manager_ReverseLeaveRuntime(IHostTaskManager *iface)
+{
+    struct host_task *task = task_current_fast();
+
+    if (!task || task->core.nprofile || !ht__task_try_close(&task->core, HT_FRAME_IN, HT_REVERSE_LEAVE))
+        return reverse_leave_runtime_slow();
+    if (ht__sched_holds(&task->sched))
+        return slot_release(task);
+    return S_OK;
+}
+
+static __attribute__((noinline)) HRESULT reverse_enter_runtime_slow(void)
 {
     struct host_task *task = ht__task_current_or_adopt();
 
@@ -280,6 +352,17 @@ static HRESULT STDMETHODCALLTYPE task_manager_ReverseEnterRuntime(IHostTaskManag
     if (ht__reverse_enter_runtime(&task->core) == HT_E_STATE)
         return HOST_E_INVALIDOPERATION;
     ht__task_slot_acquire(task);
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE task_manager_ReverseEnterRuntime(IHostTaskManager *iface)
+{
+    struct host_task *task = task_current_fast();
+
+    if (!task || !ht__task_try_open(&task->core, HT_FRAME_IN, HT_REVERSE_ENTER))
+        return reverse_enter_runtime_slow();
+    if (ht__sched_active() && !ht__sched_holds(&task->sched))
+        return slot_acquire(task);
     return S_OK;
 }
 

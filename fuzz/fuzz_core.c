@@ -259,9 +259,12 @@ static void compare_task(int t)
     CHECK(c.depth == m->n, "task %d: depth %llu, model %zu", t, (unsigned long long)c.depth, m->n);
     CHECK(c.max_depth == m->max_depth, "task %d: max_depth %llu, model %llu", t,
             (unsigned long long)c.max_depth, (unsigned long long)m->max_depth);
-    CHECK(task->nframes == m->runs, "task %d: nframes %u, model %u", t, task->nframes, m->runs);
-    CHECK(task->nframes <= task->capacity && task->capacity <= HT_MAX_FRAMES,
-            "task %d: nframes %u, capacity %u", t, task->nframes, task->capacity);
+    CHECK(ht__task_runs(task) == m->runs, "task %d: runs %u, model %u", t, ht__task_runs(task), m->runs);
+    CHECK(task->top >= 2 || !task->nframes, "task %d: empty top over %u frames", t, task->nframes);
+    CHECK(task->nframes <= task->capacity, "task %d: nframes %u, capacity %u", t, task->nframes,
+            task->capacity);
+    CHECK(ht__task_depth(task) == m->n, "task %d: owner's depth %llu, model %zu", t,
+            (unsigned long long)ht__task_depth(task), m->n);
     CHECK((task->frames == task->inline_frames) == (task->capacity == HT_INLINE_FRAMES),
             "task %d: frames storage and capacity %u disagree", t, task->capacity);
     CHECK(task->nprofile == m->profiled, "task %d: nprofile %u, model %u", t, task->nprofile, m->profiled);
@@ -516,7 +519,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (models[t].attached)
             {
                 ht__task_destroy(&tasks[t]);
-                CHECK(tasks[t].nframes == 0 && tasks[t].nprofile == 0, "task %d not empty after destroy", t);
+                CHECK(ht__task_runs(&tasks[t]) == 0 && tasks[t].nprofile == 0, "task %d not empty after destroy", t);
                 models[t].attached = 0;
             }
             break;

@@ -52,12 +52,21 @@ enum ht__imbalance
  * count << 1 | kind, so that a stream of unmatched calls of one kind costs
  * one frame, not one per call.  Only alternating nesting (P/Invoke, callback,
  * P/Invoke, ...) takes new frames, and a real thread runs out of stack long
- * before it could nest HT_MAX_FRAMES times. */
+ * before it could nest HT_MAX_FRAMES times.
+ *
+ * The innermost frame lives in the task itself (top), the ones under it in
+ * an array that alternates kinds.  A flat stream of P/Invokes then only
+ * ever touches top.  A top whose count is 0 stands for no open frame at
+ * all (the array is then empty), and its kind says which way the last
+ * transition went: out to native code (HT_FRAME_IN, after a
+ * ReverseLeaveRuntime, and the state of a new task) or into managed code
+ * (HT_FRAME_OUT, after an EnterRuntime). */
 #define HT_FRAME_OUT 0u   /* opened by LeaveRuntime, closed by EnterRuntime */
 #define HT_FRAME_IN 1u    /* opened by ReverseEnterRuntime, closed by ReverseLeaveRuntime */
-#define HT_INLINE_FRAMES 4
-#define HT_MAX_FRAMES 65536u
+#define HT_INLINE_FRAMES 2
+#define HT_MAX_FRAMES 65536u   /* runs, top included: the array holds one fewer */
 #define HT_FRAME_MAX_COUNT 0x7fffffffu
+#define HT_FRAME_FULL (HT_FRAME_MAX_COUNT << 1)   /* a top at or above it has a full run */
 
 /* Global switches.  ht__strict is read on the imbalanced (slow) paths
  * only; ht__profiling by every LeaveRuntime (a read of a line nobody writes
@@ -73,26 +82,40 @@ struct ht__profile_frame
     uint64_t depth;     /* the nesting depth this LeaveRuntime opened */
 };
 
-struct ht__task
+/* What a balanced task never needs: imbalance counters and profiling.
+ * Allocated by the owner on first use and kept until ht__task_destroy(). */
+struct ht__task_cold
 {
-    /* Even while the state is stable, odd while the owner updates it. */
-    atomic_uint seq;
-    uint32_t nframes;
-    uint32_t capacity;
-    uint32_t *frames;
-    uint32_t inline_frames[HT_INLINE_FRAMES];
-    /* Written by the owner only; atomic so that snapshots read them without
-     * a data race.  Relaxed accesses compile to plain moves. */
-    atomic_uint_fast64_t depth;
-    atomic_uint_fast64_t max_depth;
-    atomic_uint_fast64_t transitions[HT_TRANSITION_KINDS];
     atomic_uint_fast64_t imbalances[HT_IMBALANCE_KINDS];
     /* Wall time from each outermost LeaveRuntime to its EnterRuntime
      * (callbacks inside included), measured while profiling is on. */
     atomic_uint_fast64_t native_ns;
-    uint32_t nprofile;
     uint32_t profile_capacity;
     struct ht__profile_frame *profile;
+};
+
+struct ht__task
+{
+    /* Odd while a slow path updates several counters at once; snapshots
+     * wait for an even value.  The fast paths update one counter each and
+     * leave it alone (see ht__task_snapshot). */
+    atomic_uint seq;
+    uint32_t top;           /* the innermost frame, see above */
+    uint16_t nframes;       /* frames under top, in frames[] */
+    uint16_t capacity;      /* of frames[] */
+    uint32_t nprofile;      /* open profiled LeaveRuntime calls, in cold->profile */
+    uint64_t below;         /* calls open in frames[]: the depth is below + (top >> 1) */
+    /* Counters, written by the owner only and never decreasing; atomic so
+     * that snapshots read them without a data race.  Relaxed accesses
+     * compile to plain moves.  The depth is not stored: a snapshot derives
+     * it as opens - closes - discarded. */
+    atomic_uint_fast64_t max_depth;
+    atomic_uint_fast64_t transitions[HT_TRANSITION_KINDS];
+    atomic_uint_fast64_t discarded;     /* frames closed by a lenient close of an outer one */
+    uint32_t *frames;
+    uint32_t inline_frames[HT_INLINE_FRAMES];
+    /* Published by the owner with a release store; snapshots load it. */
+    _Atomic(struct ht__task_cold *) cold;
 };
 
 /* A consistent copy of one task's counters. */
@@ -108,6 +131,8 @@ struct ht__task_counters
 void ht__task_init(struct ht__task *task);
 void ht__task_destroy(struct ht__task *task);
 void ht__task_snapshot(const struct ht__task *task, struct ht__task_counters *out);
+/* The owner's cold block, allocated on first use; NULL if memory ran out. */
+struct ht__task_cold *ht__task_cold(struct ht__task *task);
 
 /* Slow paths of the inline functions below. */
 ht__status ht__task_open_slow(struct ht__task *task, unsigned int kind, enum ht__transition what);
@@ -140,64 +165,96 @@ uint64_t ht__platform_now_ns(void);   /* a monotonic clock */
 /* Single writer, so no read-modify-write instruction is needed. */
 #define HT_BUMP(x, n) HT_STORE(x, HT_LOAD(x) + (n))
 
-static inline void ht__task_write_begin(struct ht__task *task)
+/* A slow path's update of several counters.  The owner is the only
+ * writer of seq: begin returns the odd value it stored, end stores the
+ * next even one. */
+static inline unsigned int ht__task_write_begin(struct ht__task *task)
 {
-    unsigned int seq = atomic_load_explicit(&task->seq, memory_order_relaxed);
+    unsigned int seq = atomic_load_explicit(&task->seq, memory_order_relaxed) + 1;
 
-    atomic_store_explicit(&task->seq, seq + 1, memory_order_relaxed);
+    atomic_store_explicit(&task->seq, seq, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
+    return seq;
 }
 
-static inline void ht__task_write_end(struct ht__task *task)
+static inline void ht__task_write_end(struct ht__task *task, unsigned int seq)
 {
-    unsigned int seq = atomic_load_explicit(&task->seq, memory_order_relaxed);
-
     atomic_store_explicit(&task->seq, seq + 1, memory_order_release);
+}
+
+/* Open frames (runs of one kind): what HT_MAX_FRAMES limits. */
+static inline uint32_t ht__task_runs(const struct ht__task *task)
+{
+    return task->nframes + (task->top >= 2);
+}
+
+/* Calls open now.  Owner only; others take a snapshot. */
+static inline uint64_t ht__task_depth(const struct ht__task *task)
+{
+    return task->below + (task->top >> 1);
+}
+
+/* Whether the owner runs managed code now: its innermost open frame is a
+ * ReverseEnterRuntime, or none is open and the last transition went into
+ * the runtime.  Owner only. */
+static inline int ht__task_inside(const struct ht__task *task)
+{
+    return (int)((task->top & 1u) ^ (task->top < 2));
+}
+
+/* The owner's thread comes into the runtime (the CLR starts or attaches
+ * it) or leaves it, with no frame open: how the next wait finds it. */
+static inline void ht__task_set_inside(struct ht__task *task, int inside)
+{
+    if (task->top < 2)
+        task->top = inside ? HT_FRAME_OUT : HT_FRAME_IN;
+}
+
+/* The fast half of ht__task_open: 1 when the frame is open, 0 when only
+ * the slow path can open it (nothing changed then): the innermost frame
+ * is of the other kind, or its run is full. */
+static inline int ht__task_try_open(struct ht__task *task, unsigned int kind, enum ht__transition what)
+{
+    uint32_t top = task->top;
+    uint64_t depth;
+
+    if ((top & 1u) != kind || top >= HT_FRAME_FULL)
+        return 0;
+    task->top = top + 2;
+    depth = task->below + (top >> 1) + 1;
+    if (depth > HT_LOAD(task->max_depth))
+        HT_STORE(task->max_depth, depth);
+    /* Release: a snapshot that sees this call sees its max_depth. */
+    atomic_store_explicit(&task->transitions[what], HT_LOAD(task->transitions[what]) + 1, memory_order_release);
+    return 1;
 }
 
 /* Opens a frame: LeaveRuntime (HT_FRAME_OUT) or ReverseEnterRuntime (HT_FRAME_IN). */
 static inline ht__status ht__task_open(struct ht__task *task, unsigned int kind,
         enum ht__transition what)
 {
-    uint32_t n = task->nframes;
-    uint64_t depth;
+    return ht__task_try_open(task, kind, what) ? HT_OK : ht__task_open_slow(task, kind, what);
+}
 
-    if (n && (task->frames[n - 1] & 1u) == kind && (task->frames[n - 1] >> 1) < HT_FRAME_MAX_COUNT)
-        task->frames[n - 1] += 2;
-    else if (n < task->capacity)
-    {
-        task->frames[n] = 2u | kind;
-        task->nframes = n + 1;
-    }
-    else
-        return ht__task_open_slow(task, kind, what);
+/* The fast half of ht__task_close: 1 when the innermost frame was of this
+ * kind and is closed, 0 when only the slow path can close it (nothing
+ * changed then): an imbalance, or a frame under it to bring up. */
+static inline int ht__task_try_close(struct ht__task *task, unsigned int kind, enum ht__transition what)
+{
+    uint32_t top = task->top;
 
-    ht__task_write_begin(task);
-    depth = HT_LOAD(task->depth) + 1;
-    HT_STORE(task->depth, depth);
-    if (depth > HT_LOAD(task->max_depth))
-        HT_STORE(task->max_depth, depth);
-    HT_BUMP(task->transitions[what], 1);
-    ht__task_write_end(task);
-    return HT_OK;
+    if ((top & 1u) != kind || top < 2 || (top < 4 && task->nframes))
+        return 0;
+    task->top = top - 2;
+    atomic_store_explicit(&task->transitions[what], HT_LOAD(task->transitions[what]) + 1, memory_order_release);
+    return 1;
 }
 
 /* Closes the innermost frame: EnterRuntime (HT_FRAME_OUT) or ReverseLeaveRuntime (HT_FRAME_IN). */
 static inline ht__status ht__task_close(struct ht__task *task, unsigned int kind,
         enum ht__transition what)
 {
-    uint32_t n = task->nframes;
-
-    if (!n || (task->frames[n - 1] & 1u) != kind)
-        return ht__task_close_slow(task, kind, what);
-    if ((task->frames[n - 1] -= 2) < 2)
-        task->nframes = n - 1;
-
-    ht__task_write_begin(task);
-    HT_STORE(task->depth, HT_LOAD(task->depth) - 1);
-    HT_BUMP(task->transitions[what], 1);
-    ht__task_write_end(task);
-    return HT_OK;
+    return ht__task_try_close(task, kind, what) ? HT_OK : ht__task_close_slow(task, kind, what);
 }
 
 static inline ht__status ht__leave_runtime(struct ht__task *task, size_t target)

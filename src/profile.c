@@ -92,34 +92,40 @@ void ht__targets_reset(void)
 
 void ht__profile_open(struct ht__task *task, size_t target)
 {
+    struct ht__task_cold *cold = ht__task_cold(task);
     struct ht__profile_frame *frames;
     uint32_t capacity;
 
-    if (task->nprofile == task->profile_capacity)
+    /* Profiling is best effort: no memory, no sample. */
+    if (!cold)
+        return;
+    if (task->nprofile == cold->profile_capacity)
     {
-        /* Profiling is best effort: no memory, no sample. */
-        if (task->profile_capacity >= HT_MAX_FRAMES)
+        if (cold->profile_capacity >= HT_MAX_FRAMES)
             return;
-        capacity = task->profile_capacity ? task->profile_capacity * 2 : 8;
-        if (!(frames = realloc(task->profile, capacity * sizeof(*frames))))
+        capacity = cold->profile_capacity ? cold->profile_capacity * 2 : 8;
+        if (!(frames = realloc(cold->profile, capacity * sizeof(*frames))))
             return;
-        task->profile = frames;
-        task->profile_capacity = capacity;
+        cold->profile = frames;
+        cold->profile_capacity = capacity;
     }
-    frames = &task->profile[task->nprofile++];
+    frames = &cold->profile[task->nprofile++];
     frames->target = target;
-    frames->depth = HT_LOAD(task->depth);
+    frames->depth = ht__task_depth(task);
     frames->start_ns = ht__platform_now_ns();
 }
 
 void ht__profile_close(struct ht__task *task)
 {
-    uint64_t depth = HT_LOAD(task->depth), now = 0, elapsed;
+    /* nprofile is not 0, so the cold block exists. */
+    struct ht__task_cold *cold = atomic_load_explicit(&task->cold, memory_order_relaxed);
+    uint64_t depth = ht__task_depth(task), now = 0, elapsed;
     struct ht__profile_frame *frame;
+    unsigned int seq;
 
     /* Every profiled LeaveRuntime deeper than the nesting now has ended:
      * the one just closed, and any a lenient close discarded with it. */
-    while (task->nprofile && (frame = &task->profile[task->nprofile - 1])->depth > depth)
+    while (task->nprofile && (frame = &cold->profile[task->nprofile - 1])->depth > depth)
     {
         if (!now)
             now = ht__platform_now_ns();
@@ -128,9 +134,9 @@ void ht__profile_close(struct ht__task *task)
         ht__target_record(frame->target, elapsed);
         if (!task->nprofile)
         {
-            ht__task_write_begin(task);
-            HT_BUMP(task->native_ns, elapsed);
-            ht__task_write_end(task);
+            seq = ht__task_write_begin(task);
+            HT_BUMP(cold->native_ns, elapsed);
+            ht__task_write_end(task, seq);
         }
     }
 }

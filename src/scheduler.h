@@ -43,10 +43,6 @@ struct ht__sched_task
     /* Written under the lock, by the owner, by a granter handing it a slot,
      * or by the queue head preempting it; read by the owner without. */
     atomic_int holds_slot;
-    /* The owner's own view: it runs managed code now (it came into the
-     * runtime and has not gone out).  It should then hold a slot; after a
-     * preemption it takes one again at its next wait, yield or transition. */
-    int inside;
     int granted;                        /* under the lock */
     int punished;                       /* under the lock */
     int flagged;                        /* under the lock: counted as a runaway in this hold */

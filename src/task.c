@@ -13,27 +13,53 @@ void ht__task_init(struct ht__task *task)
 {
     memset(task, 0, sizeof(*task));
     atomic_init(&task->seq, 0);
+    atomic_init(&task->cold, NULL);
+    /* A new task is outside the runtime until it comes in. */
+    task->top = HT_FRAME_IN;
     task->frames = task->inline_frames;
     task->capacity = HT_INLINE_FRAMES;
 }
 
 void ht__task_destroy(struct ht__task *task)
 {
-    free(task->profile);
-    task->profile = NULL;
-    task->nprofile = task->profile_capacity = 0;
+    struct ht__task_cold *cold = atomic_load_explicit(&task->cold, memory_order_relaxed);
+
+    if (cold)
+    {
+        free(cold->profile);
+        free(cold);
+        atomic_store_explicit(&task->cold, NULL, memory_order_relaxed);
+    }
+    task->nprofile = 0;
     if (task->frames != task->inline_frames)
         free(task->frames);
     task->frames = task->inline_frames;
     task->capacity = HT_INLINE_FRAMES;
     task->nframes = 0;
+    task->top = HT_FRAME_IN;
 }
 
+struct ht__task_cold *ht__task_cold(struct ht__task *task)
+{
+    struct ht__task_cold *cold = atomic_load_explicit(&task->cold, memory_order_relaxed);
+
+    if (!cold && (cold = calloc(1, sizeof(*cold))))
+        atomic_store_explicit(&task->cold, cold, memory_order_release);
+    return cold;
+}
+
+/* With no memory for the cold block the count is lost; the call itself
+ * goes on as it would have. */
 static void count_imbalance(struct ht__task *task, enum ht__imbalance what, uint64_t n)
 {
-    ht__task_write_begin(task);
-    HT_BUMP(task->imbalances[what], n);
-    ht__task_write_end(task);
+    struct ht__task_cold *cold = ht__task_cold(task);
+    unsigned int seq;
+
+    if (!cold)
+        return;
+    seq = ht__task_write_begin(task);
+    HT_BUMP(cold->imbalances[what], n);
+    ht__task_write_end(task, seq);
 }
 
 ht__status ht__task_open_slow(struct ht__task *task, unsigned int kind, enum ht__transition what)
@@ -41,46 +67,81 @@ ht__status ht__task_open_slow(struct ht__task *task, unsigned int kind, enum ht_
     uint32_t n = task->nframes, capacity;
     uint32_t *frames;
 
-    if (n == task->capacity)
+    if (task->top >= 2)
     {
-        /* Refuse rather than grow without bound: see HT_MAX_FRAMES. */
-        if (task->capacity >= HT_MAX_FRAMES)
+        /* The innermost frame is of the other kind, or its run is full:
+         * it goes under, into the array, and a new run starts. */
+        if (n >= HT_MAX_FRAMES - 1)
         {
+            /* Refuse rather than grow without bound: see HT_MAX_FRAMES. */
             count_imbalance(task, HT_NESTING_LIMIT, 1);
             return HT_E_NOMEM;
         }
-        capacity = task->capacity * 4;
-        if (capacity > HT_MAX_FRAMES)
-            capacity = HT_MAX_FRAMES;
-        if (task->frames == task->inline_frames)
+        if (n == task->capacity)
         {
-            if ((frames = malloc(capacity * sizeof(*frames))))
-                memcpy(frames, task->inline_frames, sizeof(task->inline_frames));
+            capacity = task->capacity * 4;
+            if (capacity > HT_MAX_FRAMES - 1)
+                capacity = HT_MAX_FRAMES - 1;
+            if (task->frames == task->inline_frames)
+            {
+                if ((frames = malloc(capacity * sizeof(*frames))))
+                    memcpy(frames, task->inline_frames, sizeof(task->inline_frames));
+            }
+            else
+                frames = realloc(task->frames, capacity * sizeof(*frames));
+            if (!frames)
+            {
+                count_imbalance(task, HT_NESTING_LIMIT, 1);
+                return HT_E_NOMEM;
+            }
+            task->frames = frames;
+            task->capacity = (uint16_t)capacity;
+        }
+        task->frames[n] = task->top;
+        task->nframes = (uint16_t)(n + 1);
+        task->below += task->top >> 1;
+    }
+    /* An empty run of our kind on top: the fast path opens it. */
+    task->top = kind;
+    return ht__task_try_open(task, kind, what) ? HT_OK : HT_E_STATE;
+}
+
+/* Closes one call of the innermost frame, which is of kind and not empty,
+ * and brings up the frame under it when the run ends. */
+static void close_top(struct ht__task *task, unsigned int kind, enum ht__transition what)
+{
+    if ((task->top -= 2) < 2)
+    {
+        if (task->nframes)
+        {
+            task->top = task->frames[--task->nframes];
+            task->below -= task->top >> 1;
         }
         else
-            frames = realloc(task->frames, capacity * sizeof(*frames));
-        if (!frames)
-        {
-            count_imbalance(task, HT_NESTING_LIMIT, 1);
-            return HT_E_NOMEM;
-        }
-        task->frames = frames;
-        task->capacity = capacity;
+            task->top = kind;
     }
-    /* A full run of one kind, or a frame of the other kind: open a new one.
-     * ht__task_open() then takes the fast path. */
-    return ht__task_open(task, kind, what);
+    atomic_store_explicit(&task->transitions[what], HT_LOAD(task->transitions[what]) + 1, memory_order_release);
 }
 
 ht__status ht__task_close_slow(struct ht__task *task, unsigned int kind, enum ht__transition what)
 {
-    uint32_t n = task->nframes, i;
+    uint32_t n = task->nframes, top = task->top, i;
     uint64_t discarded = 0;
+    struct ht__task_cold *cold;
+    unsigned int seq;
     enum ht__imbalance unmatched = kind == HT_FRAME_OUT ? HT_UNMATCHED_ENTER : HT_UNMATCHED_REVERSE_LEAVE;
     enum ht__imbalance unclosed = kind == HT_FRAME_OUT ? HT_UNCLOSED_REVERSE_ENTER : HT_UNCLOSED_LEAVE;
 
+    /* The innermost frame is ours but the last of its run, with a frame
+     * under it to bring up: not an imbalance. */
+    if (top >= 2 && (top & 1u) == kind)
+    {
+        close_top(task, kind, what);
+        return HT_OK;
+    }
+
     /* The innermost frame is of the other kind, or there is none.  Find the
-     * innermost frame this call can close. */
+     * innermost frame this call can close, in the array. */
     for (i = n; i > 0; i--)
         if ((task->frames[i - 1] & 1u) == kind)
             break;
@@ -94,43 +155,73 @@ ht__status ht__task_close_slow(struct ht__task *task, unsigned int kind, enum ht
     if (!i)
     {
         count_imbalance(task, unmatched, 1);
+        /* With nothing open at all, the call still says which way the
+         * thread went. */
+        if (top < 2)
+            task->top = kind;
         return HT_OK;
     }
 
     /* A frame of our kind lies under frames of the other kind: the calls that
      * should have closed those never came (an unwind that skipped them, or a
      * native-born thread).  Close them all, count them, then close ours. */
+    discarded = top >> 1;
     for (; n > i; n--)
         discarded += task->frames[n - 1] >> 1;
-    task->nframes = n;
-    ht__task_write_begin(task);
-    HT_STORE(task->depth, HT_LOAD(task->depth) - discarded);
-    HT_BUMP(task->imbalances[unclosed], discarded);
-    ht__task_write_end(task);
-    return ht__task_close(task, kind, what);
+    task->top = task->frames[i - 1];
+    task->nframes = (uint16_t)(i - 1);
+    task->below -= discarded - (top >> 1) + (task->top >> 1);
+    cold = ht__task_cold(task);
+    seq = ht__task_write_begin(task);
+    HT_BUMP(task->discarded, discarded);
+    if (cold)
+        HT_BUMP(cold->imbalances[unclosed], discarded);
+    ht__task_write_end(task, seq);
+    close_top(task, kind, what);
+    return HT_OK;
+}
+
+/* Reads the counters twice, until the two reads agree and no slow path
+ * was under way.  Every counter only grows, so two equal reads show that
+ * nothing changed in between: the copy is the task's state at that
+ * moment.  The fast paths thus need no sequence counter: one store each. */
+static void read_counters(struct ht__task *t, struct ht__task_counters *out)
+{
+    struct ht__task_cold *cold;
+    uint64_t opens, closes;
+    int i;
+
+    /* The transitions first, with acquire: max_depth is then at least the
+     * depth they imply. */
+    for (i = 0; i < HT_TRANSITION_KINDS; i++)
+        out->transitions[i] = atomic_load_explicit(&t->transitions[i], memory_order_acquire);
+    out->max_depth = HT_LOAD(t->max_depth);
+    opens = out->transitions[HT_LEAVE] + out->transitions[HT_REVERSE_ENTER];
+    closes = out->transitions[HT_ENTER] + out->transitions[HT_REVERSE_LEAVE] + HT_LOAD(t->discarded);
+    out->depth = opens - closes;
+    cold = atomic_load_explicit(&t->cold, memory_order_acquire);
+    for (i = 0; i < HT_IMBALANCE_KINDS; i++)
+        out->imbalances[i] = cold ? HT_LOAD(cold->imbalances[i]) : 0;
+    out->native_ns = cold ? HT_LOAD(cold->native_ns) : 0;
 }
 
 void ht__task_snapshot(const struct ht__task *task, struct ht__task_counters *out)
 {
     struct ht__task *t = (struct ht__task *)task;
+    struct ht__task_counters again;
     unsigned int before, after, spins = 0;
-    int i;
 
     for (;;)
     {
         before = atomic_load_explicit(&t->seq, memory_order_acquire);
         if (!(before & 1u))
         {
-            out->depth = HT_LOAD(t->depth);
-            out->max_depth = HT_LOAD(t->max_depth);
-            for (i = 0; i < HT_TRANSITION_KINDS; i++)
-                out->transitions[i] = HT_LOAD(t->transitions[i]);
-            for (i = 0; i < HT_IMBALANCE_KINDS; i++)
-                out->imbalances[i] = HT_LOAD(t->imbalances[i]);
-            out->native_ns = HT_LOAD(t->native_ns);
+            read_counters(t, out);
+            atomic_thread_fence(memory_order_acquire);
+            read_counters(t, &again);
             atomic_thread_fence(memory_order_acquire);
             after = atomic_load_explicit(&t->seq, memory_order_relaxed);
-            if (after == before)
+            if (after == before && !memcmp(out, &again, sizeof(again)))
                 return;
         }
         /* The owner is between two stores; it will be done in a moment. */

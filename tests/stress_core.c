@@ -387,7 +387,7 @@ static void run_ops(struct owned *own, uint64_t *rng, int count)
     {
         r = next_random(rng);
         /* Keep the nesting bounded: past MAX_DEPTH, only close. */
-        if (HT_LOAD(task->depth) > MAX_DEPTH)
+        if (ht__task_depth(task) > MAX_DEPTH)
             r = (r & ~(uint64_t)7) | 4 | (r & 1);
         switch (r & 7)
         {
