@@ -260,7 +260,6 @@ static void compare_task(int t)
     CHECK(c.max_depth == m->max_depth, "task %d: max_depth %llu, model %llu", t,
             (unsigned long long)c.max_depth, (unsigned long long)m->max_depth);
     CHECK(ht__task_runs(task) == m->runs, "task %d: runs %u, model %u", t, ht__task_runs(task), m->runs);
-    CHECK(task->top >= 2 || !task->nframes, "task %d: empty top over %u frames", t, task->nframes);
     CHECK(task->nframes <= task->capacity, "task %d: nframes %u, capacity %u", t, task->nframes,
             task->capacity);
     CHECK(ht__task_depth(task) == m->n, "task %d: owner's depth %llu, model %zu", t,

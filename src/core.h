@@ -55,12 +55,12 @@ enum ht__imbalance
  * before it could nest HT_MAX_FRAMES times.
  *
  * The innermost frame lives in the task itself (top), the ones under it in
- * an array that alternates kinds.  A flat stream of P/Invokes then only
- * ever touches top.  A top whose count is 0 stands for no open frame at
- * all (the array is then empty), and its kind says which way the last
- * transition went: out to native code (HT_FRAME_IN, after a
- * ReverseLeaveRuntime, and the state of a new task) or into managed code
- * (HT_FRAME_OUT, after an EnterRuntime). */
+ * an array that alternates kinds.  A stream of P/Invokes then only ever
+ * touches top, also inside a callback.  A top whose count is 0 stands for
+ * no frame: the innermost open frame is then the array's last, or there is
+ * none.  Its kind keeps which way the last transition went: into managed
+ * code (HT_FRAME_OUT, after an EnterRuntime) or out to native code
+ * (HT_FRAME_IN, after a ReverseLeaveRuntime, and the state of a new task). */
 #define HT_FRAME_OUT 0u   /* opened by LeaveRuntime, closed by EnterRuntime */
 #define HT_FRAME_IN 1u    /* opened by ReverseEnterRuntime, closed by ReverseLeaveRuntime */
 #define HT_INLINE_FRAMES 2
@@ -195,18 +195,20 @@ static inline uint64_t ht__task_depth(const struct ht__task *task)
 }
 
 /* Whether the owner runs managed code now: its innermost open frame is a
- * ReverseEnterRuntime, or none is open and the last transition went into
- * the runtime.  Owner only. */
+ * ReverseEnterRuntime, or the top is empty after a transition into the
+ * runtime.  (An empty top over a frame always agrees with that frame: a
+ * run ends by a close, which goes the other way.)  Owner only. */
 static inline int ht__task_inside(const struct ht__task *task)
 {
     return (int)((task->top & 1u) ^ (task->top < 2));
 }
 
 /* The owner's thread comes into the runtime (the CLR starts or attaches
- * it) or leaves it, with no frame open: how the next wait finds it. */
+ * it) or leaves it: how the next wait finds it, when no frame is open
+ * (open frames say it themselves). */
 static inline void ht__task_set_inside(struct ht__task *task, int inside)
 {
-    if (task->top < 2)
+    if (task->top < 2 && !task->nframes)
         task->top = inside ? HT_FRAME_OUT : HT_FRAME_IN;
 }
 
@@ -238,12 +240,12 @@ static inline ht__status ht__task_open(struct ht__task *task, unsigned int kind,
 
 /* The fast half of ht__task_close: 1 when the innermost frame was of this
  * kind and is closed, 0 when only the slow path can close it (nothing
- * changed then): an imbalance, or a frame under it to bring up. */
+ * changed then): an imbalance, or an empty top over the frame to close. */
 static inline int ht__task_try_close(struct ht__task *task, unsigned int kind, enum ht__transition what)
 {
     uint32_t top = task->top;
 
-    if ((top & 1u) != kind || top < 2 || (top < 4 && task->nframes))
+    if ((top & 1u) != kind || top < 2)
         return 0;
     task->top = top - 2;
     atomic_store_explicit(&task->transitions[what], HT_LOAD(task->transitions[what]) + 1, memory_order_release);

@@ -62,12 +62,28 @@ static void count_imbalance(struct ht__task *task, enum ht__imbalance what, uint
     ht__task_write_end(task, seq);
 }
 
+/* Brings the innermost frame of the array up into an empty top. */
+static void pop_frame(struct ht__task *task)
+{
+    task->top = task->frames[--task->nframes];
+    task->below -= task->top >> 1;
+}
+
 ht__status ht__task_open_slow(struct ht__task *task, unsigned int kind, enum ht__transition what)
 {
     uint32_t n = task->nframes, capacity;
     uint32_t *frames;
 
-    if (task->top >= 2)
+    if (task->top < 2)
+    {
+        /* An empty top of the other kind: the run under it continues if it
+         * is ours and not full, else a new one starts. */
+        if (n && (task->frames[n - 1] & 1u) == kind && task->frames[n - 1] < HT_FRAME_FULL)
+            pop_frame(task);
+        else
+            task->top = kind;
+    }
+    else
     {
         /* The innermost frame is of the other kind, or its run is full:
          * it goes under, into the array, and a new run starts. */
@@ -100,48 +116,32 @@ ht__status ht__task_open_slow(struct ht__task *task, unsigned int kind, enum ht_
         task->frames[n] = task->top;
         task->nframes = (uint16_t)(n + 1);
         task->below += task->top >> 1;
+        task->top = kind;
     }
-    /* An empty run of our kind on top: the fast path opens it. */
-    task->top = kind;
+    /* A run of our kind on top, with room: the fast path opens it. */
     return ht__task_try_open(task, kind, what) ? HT_OK : HT_E_STATE;
-}
-
-/* Closes one call of the innermost frame, which is of kind and not empty,
- * and brings up the frame under it when the run ends. */
-static void close_top(struct ht__task *task, unsigned int kind, enum ht__transition what)
-{
-    if ((task->top -= 2) < 2)
-    {
-        if (task->nframes)
-        {
-            task->top = task->frames[--task->nframes];
-            task->below -= task->top >> 1;
-        }
-        else
-            task->top = kind;
-    }
-    atomic_store_explicit(&task->transitions[what], HT_LOAD(task->transitions[what]) + 1, memory_order_release);
 }
 
 ht__status ht__task_close_slow(struct ht__task *task, unsigned int kind, enum ht__transition what)
 {
-    uint32_t n = task->nframes, top = task->top, i;
-    uint64_t discarded = 0;
+    uint32_t n, top, i;
+    uint64_t discarded;
     struct ht__task_cold *cold;
     unsigned int seq;
     enum ht__imbalance unmatched = kind == HT_FRAME_OUT ? HT_UNMATCHED_ENTER : HT_UNMATCHED_REVERSE_LEAVE;
     enum ht__imbalance unclosed = kind == HT_FRAME_OUT ? HT_UNCLOSED_REVERSE_ENTER : HT_UNCLOSED_LEAVE;
 
-    /* The innermost frame is ours but the last of its run, with a frame
-     * under it to bring up: not an imbalance. */
-    if (top >= 2 && (top & 1u) == kind)
-    {
-        close_top(task, kind, what);
+    /* An empty top stands for nothing: look at the frame under it.  (The
+     * direction it kept is the one that frame implies.) */
+    if (task->top < 2 && task->nframes)
+        pop_frame(task);
+    if (ht__task_try_close(task, kind, what))
         return HT_OK;
-    }
 
     /* The innermost frame is of the other kind, or there is none.  Find the
      * innermost frame this call can close, in the array. */
+    n = task->nframes;
+    top = task->top;
     for (i = n; i > 0; i--)
         if ((task->frames[i - 1] & 1u) == kind)
             break;
@@ -168,17 +168,16 @@ ht__status ht__task_close_slow(struct ht__task *task, unsigned int kind, enum ht
     discarded = top >> 1;
     for (; n > i; n--)
         discarded += task->frames[n - 1] >> 1;
-    task->top = task->frames[i - 1];
-    task->nframes = (uint16_t)(i - 1);
-    task->below -= discarded - (top >> 1) + (task->top >> 1);
+    task->nframes = (uint16_t)n;
+    task->below -= discarded - (top >> 1);
+    pop_frame(task);
     cold = ht__task_cold(task);
     seq = ht__task_write_begin(task);
     HT_BUMP(task->discarded, discarded);
     if (cold)
         HT_BUMP(cold->imbalances[unclosed], discarded);
     ht__task_write_end(task, seq);
-    close_top(task, kind, what);
-    return HT_OK;
+    return ht__task_try_close(task, kind, what) ? HT_OK : HT_E_STATE;
 }
 
 /* Reads the counters twice, until the two reads agree and no slow path

@@ -200,6 +200,57 @@ static void test_nesting_limit(void **state)
     ht__task_destroy(&task);
 }
 
+/* A thread the CLR entered from native code (a callback, or a host thread
+ * running managed code) makes P/Invokes: they reuse the innermost frame
+ * and never touch the array, and each transition says where the thread
+ * is, which the scheduler reads around waits. */
+static void test_pinvokes_inside_a_callback(void **state)
+{
+    struct ht__task task;
+    struct ht__task_counters c;
+    int i;
+
+    ht__task_init(&task);
+    assert_false(ht__task_inside(&task));
+    assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
+    assert_true(ht__task_inside(&task));
+    for (i = 0; i < 1000; i++)
+    {
+        assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
+        assert_false(ht__task_inside(&task));
+        assert_int_equal(ht__task_depth(&task), 2);
+        assert_int_equal(ht__enter_runtime(&task), HT_OK);
+        assert_true(ht__task_inside(&task));
+        assert_int_equal(ht__task_runs(&task), 1);
+        assert_int_equal(task.nframes, 1);
+    }
+    assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
+    assert_false(ht__task_inside(&task));
+    assert_int_equal(ht__task_runs(&task), 0);
+
+    c = counters_of(&task);
+    assert_int_equal(c.depth, 0);
+    assert_int_equal(c.max_depth, 2);
+    assert_int_equal(c.transitions[HT_LEAVE], 1000);
+    assert_int_equal(c.transitions[HT_ENTER], 1000);
+    assert_int_equal(c.transitions[HT_REVERSE_ENTER], 1);
+    assert_int_equal(c.transitions[HT_REVERSE_LEAVE], 1);
+    for (i = 0; i < HT_IMBALANCE_KINDS; i++)
+        assert_int_equal(c.imbalances[i], 0);
+
+    /* A thread the CLR started runs managed code with no frame open. */
+    ht__task_set_inside(&task, 1);
+    assert_true(ht__task_inside(&task));
+    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
+    assert_false(ht__task_inside(&task));
+    /* With a frame open, the frames decide. */
+    ht__task_set_inside(&task, 1);
+    assert_false(ht__task_inside(&task));
+    assert_int_equal(ht__enter_runtime(&task), HT_OK);
+    assert_true(ht__task_inside(&task));
+    ht__task_destroy(&task);
+}
+
 static void test_hook_policy(void **state)
 {
     size_t targets[1000];
@@ -245,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_skipped_frames_are_discarded),
         cmocka_unit_test(test_strict_mode_refuses_and_keeps_state),
         cmocka_unit_test(test_nesting_limit),
+        cmocka_unit_test(test_pinvokes_inside_a_callback),
         cmocka_unit_test(test_hook_policy),
     };
 
