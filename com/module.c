@@ -145,6 +145,9 @@ BOOL WINAPI DllMain(HINSTANCE instance, DWORD reason, void *reserved)
         }
         ht__tasks_init();
         ht__task_manager_init();
+        /* The clock's first calibration sample, so that profiling reads the
+         * TSC soon after the host loads the DLL. */
+        ht__platform_clock_start();
         break;
     case DLL_THREAD_DETACH:
         ht__tasks_thread_detach();
