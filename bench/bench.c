@@ -177,6 +177,18 @@ static __attribute__((noinline)) HRESULT loop_pairs(IHostTaskManager *obj, const
     return acc;
 }
 
+/* The same P/Invokes made from managed code a native caller entered (a
+ * callback, or a host thread running managed code): a ReverseEnterRuntime
+ * stays open around them. */
+static __attribute__((noinline)) HRESULT loop_pairs_in_callback(IHostTaskManager *obj, const SIZE_T *targets,
+        LONG64 n, LONG64 *hooked)
+{
+    HRESULT acc = obj->lpVtbl->ReverseEnterRuntime(obj);
+
+    acc |= loop_pairs(obj, targets, n, hooked);
+    return acc | obj->lpVtbl->ReverseLeaveRuntime(obj);
+}
+
 static __attribute__((noinline)) HRESULT loop_reverse_pairs(IHostTaskManager *obj, const SIZE_T *targets,
         LONG64 n, LONG64 *hooked)
 {
@@ -1429,13 +1441,15 @@ static int nextras;
 
 static void measure_single_thread(void)
 {
-    enum { PF, PH, PB, PP, RF, RH, RB, RP, HF, HH, QPC, NCASES };
+    enum { PF, PH, PB, PP, CF, CH, RF, RH, RB, RP, HF, HH, QPC, NCASES };
     struct bench_case c[NCASES + 3 * MAX_EXTRA] =
     {
         [PF] = { series_new("pair.floor", "ns/pair"), loop_pairs, floor_obj, pair_targets, 2, -1, FALSE },
         [PH] = { series_new("pair.hosttask", "ns/pair"), loop_pairs, hosttask, pair_targets, 2, -1, FALSE },
         [PB] = { series_new("pair.baseline", "ns/pair"), loop_pairs, baseline, pair_targets, 2, -1, FALSE },
         [PP] = { series_new("pair.hosttask.profiling", "ns/pair"), loop_pairs, hosttask, pair_targets, 2, -1, TRUE },
+        [CF] = { series_new("pair.callback.floor", "ns/pair"), loop_pairs_in_callback, floor_obj, pair_targets, 2, -1, FALSE },
+        [CH] = { series_new("pair.callback.hosttask", "ns/pair"), loop_pairs_in_callback, hosttask, pair_targets, 2, -1, FALSE },
         [RF] = { series_new("reverse.floor", "ns/pair"), loop_reverse_pairs, floor_obj, pair_targets, 2, -1, FALSE },
         [RH] = { series_new("reverse.hosttask", "ns/pair"), loop_reverse_pairs, hosttask, pair_targets, 2, -1, FALSE },
         [RB] = { series_new("reverse.baseline", "ns/pair"), loop_reverse_pairs, baseline, pair_targets, 2, -1, FALSE },
@@ -1487,6 +1501,8 @@ static void measure_single_thread(void)
     r = compare_row("1", "LeaveRuntime+EnterRuntime pair", c[PH].s, "baseline: tid map + CRITICAL_SECTION",
             c[PB].s, TRUE, "baseline/hosttask");
     row_target(r, ">=", 5);
+    compare_row("1", "  the same, inside a callback", c[CH].s, "floor: empty pair in another DLL", c[CF].s,
+            FALSE, "hosttask/floor");
     r = compare_row("2", "ReverseEnter+ReverseLeave pair", c[RH].s, "floor: empty pair in another DLL", c[RF].s,
             FALSE, "hosttask/floor");
     row_target(r, "<=", 1.5);
