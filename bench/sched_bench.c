@@ -145,16 +145,20 @@ static volatile double handoff_t0;
 static double handoff_sum;
 static LONG handoff_count;
 
-static UINT waiting_tasks(void)
+static void scheduler_stats(HT_SCHEDULER_STATS *s)
 {
-    HT_SCHEDULER_STATS s;
-
-    check(IHostTaskStatistics_GetSchedulerStats(statistics, &s), "GetSchedulerStats");
-    return s.waiting;
+    check(IHostTaskStatistics_GetSchedulerStats(statistics, s), "GetSchedulerStats");
 }
+
+/* The quantum of the hand-off measurement: long enough that no holder is
+ * preempted while the machine keeps it off the processor, since the
+ * figure is the hand-off, not a preemption. */
+#define HANDOFF_QUANTUM_US 1000000u
 
 static DWORD WINAPI turn_task(void *arg)
 {
+    HT_SCHEDULER_STATS s;
+    UINT64 preemptions;
     int i;
 
     check(IHostTaskManager_LeaveRuntime(manager, 0), "LeaveRuntime");
@@ -167,10 +171,17 @@ static DWORD WINAPI turn_task(void *arg)
             handoff_count++;
             handoff_t0 = 0;
         }
-        /* The other task's last turns: it may be done. */
-        while (!waiting_tasks() && InterlockedCompareExchange((LONG *)arg, 0, 0) < 1)
+        /* Wait until the other task is queued (it may be done).  A
+         * preemption took this task's slot: the other one runs and waits
+         * for this one to queue, so stop waiting and do so. */
+        scheduler_stats(&s);
+        preemptions = s.preemptions;
+        while (!s.waiting && InterlockedCompareExchange((LONG *)arg, 0, 0) < 1 && s.preemptions == preemptions)
+        {
             SwitchToThread();
-        if (waiting_tasks())
+            scheduler_stats(&s);
+        }
+        if (s.waiting && s.preemptions == preemptions)
             handoff_t0 = now_s();
         check(IHostTaskManager_LeaveRuntime(manager, 0), "LeaveRuntime");
     }
@@ -287,7 +298,7 @@ int main(int argc, char **argv)
         coop[i] = run_mixed();
         check(ht_get_scheduler_stats(control, &stats), "scheduler stats");
         p99[i] = wait_quantile_s(&stats, 0.99);
-        check(ht_set_scheduler(control, 1, 0), "1 slot");
+        check(ht_set_scheduler(control, 1, HANDOFF_QUANTUM_US), "1 slot");
         handoff[i] = run_handoff();
         check(ht_set_scheduler(control, 0, 0), "thread-per-task");
         ping[i] = run_ping_pong();
