@@ -34,6 +34,7 @@
 #include <winternl.h>
 
 #include "peer.h"
+#include "handles.h"
 #include "sizes.h"
 
 #define MAX_REPS 31
@@ -496,40 +497,6 @@ struct memory_snapshot
     SIZE_T nblocks, capacity;
 };
 
-/* SystemHandleInformation: every handle of every process.  Wine 8's
- * GetProcessHandleCount answers 0, this answers right. */
-struct handle_entry
-{
-    ULONG pid;
-    BYTE type, flags;
-    USHORT handle;
-    void *object;
-    ACCESS_MASK access;
-};
-
-struct handle_list
-{
-    ULONG count;
-    struct handle_entry entries[1];
-};
-
-static struct handle_list *handle_buffer;   /* VirtualAlloc'd: outside the heaps */
-static SIZE_T handle_buffer_size;
-
-/* The process's open handles, or MAXDWORD if they cannot be counted. */
-static DWORD count_handles(void)
-{
-    ULONG len = 0, pid = GetCurrentProcessId(), i;
-    DWORD n = 0;
-
-    if (!handle_buffer || NtQuerySystemInformation(16 /* SystemHandleInformation */, handle_buffer,
-            (ULONG)handle_buffer_size, &len))
-        return MAXDWORD;
-    for (i = 0; i < handle_buffer->count; i++)
-        n += handle_buffer->entries[i].pid == pid;
-    return n;
-}
-
 static void memory_snapshot(struct memory_snapshot *m)
 {
     MEMORY_BASIC_INFORMATION info;
@@ -548,7 +515,7 @@ static void memory_snapshot(struct memory_snapshot *m)
         if (!info.RegionSize)
             break;
     }
-    m->handles = count_handles();
+    m->handles = ht_handle_count();
     nheaps = GetProcessHeaps(ARRAYSIZE(heaps), heaps);
     for (h = 0; h < nheaps && h < ARRAYSIZE(heaps); h++)
     {
@@ -1738,9 +1705,7 @@ static void measure_memory(void)
     /* Outside every heap, so the walks do not count their own buffers. */
     buffers = VirtualAlloc(NULL, 6 * capacity * sizeof(*buffers), MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
     /* Room for every handle on the machine, a few times over. */
-    handle_buffer_size = sizeof(struct handle_list) + 16 * ((SIZE_T)opt.tasks + 65536) * sizeof(struct handle_entry);
-    handle_buffer = VirtualAlloc(NULL, handle_buffer_size, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
-    if (!ht || !win || !buffers || !handle_buffer)
+    if (!ht || !win || !buffers || !ht_handle_buffer_reserve(16 * ((SIZE_T)opt.tasks + 65536)))
     {
         fail("memory: no buffers");
         return;
@@ -1796,8 +1761,7 @@ static void measure_memory(void)
     add_row("6", "  kernel handles per task, beyond a thread", median(running.handles), "handles");
     add_row("6", "  heap still held per task after Release", median(running.leak), "bytes");
     VirtualFree(buffers, 0, MEM_RELEASE);
-    VirtualFree(handle_buffer, 0, MEM_RELEASE);
-    handle_buffer = NULL;
+    ht_handle_buffer_free();
     free(ht);
     free(win);
 }

@@ -15,6 +15,8 @@
 #include <hosttask/hosttask.h>
 #include <cmocka.h>
 
+#include "handles.h"
+
 #define SENTINEL ((void *)(ULONG_PTR)0xdeadbeef)
 
 /* CMocka ends a failed test with a longjmp into the main thread's frame,
@@ -195,6 +197,16 @@ static inline void run_on_thread(LPTHREAD_START_ROUTINE fn, void *arg)
     GetExitCodeThread(thread, &code);
     CloseHandle(thread);
     assert_int_not_equal(code, HT_WORKER_FAILED);
+}
+
+/* The process's open handles; fails the test when they cannot be counted
+ * (a process always has some). */
+static inline DWORD open_handles(void)
+{
+    DWORD n = ht_handle_count();
+
+    assert_true(n != MAXDWORD && n > 0);
+    return n;
 }
 
 #endif /* HOSTTASK_TEST_UTIL_H */
