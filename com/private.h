@@ -51,6 +51,25 @@ static inline void ht__list_remove(LIST_ENTRY *entry)
 
 /* ---- Tasks (com/task.c) ---- */
 
+/* A task's cooperative-mode state, allocated the first time it needs a
+ * slot: thread-per-task mode (the default) never has one. */
+struct host_sched
+{
+    struct ht__sched_task sched;
+    struct host_task *task;
+};
+
+/* Bits of host_task.flags besides the public HT_TASK_* (which include
+ * HT_TASK_DELAY_ABORT); never reported. */
+#define HT_TASK__CLAIMED        0x10000   /* Start took it, or it was adopted */
+#define HT_TASK__CANCELLED      0x20000   /* released before Start: its thread exits at once */
+#define HT_TASK__ALERT_PENDING  0x40000   /* Alert came, no alertable wait has consumed it */
+#define HT_TASK__PRIVATE        0x70000
+
+/* One task, one OS thread.  What the task needs only in some uses lives
+ * elsewhere: cooperative mode's state in a host_sched, its start routine
+ * with its thread until it runs, the statistics baseline from the first
+ * Reset, the core's imbalance and profiling counters from their first use. */
 struct host_task
 {
     IHostTask IHostTask_iface;
@@ -65,25 +84,26 @@ struct host_task
     struct ht__task core;
     LIST_ENTRY link;            /* in the registry, under its lock */
     UINT64 id;
-    DWORD thread_id;
-    LONG flags;                 /* HT_TASK_*, changed with Interlocked operations */
-    LONG start_state;           /* TASK_UNSTARTED, TASK_STARTED, TASK_CANCELLED */
-    HANDLE thread;              /* a real handle, also for adopted threads */
-    HANDLE alert_event;         /* auto-reset; set by Alert */
-    LONG alert_pending;
-    LONG delay_abort;
+    LONG flags;                 /* HT_TASK_* and HT_TASK__*, changed with Interlocked operations */
     LONG affinity_depth;        /* mirror of the thread's depth, for statistics */
     LCID locale, ui_locale;     /* the last ones the CLR set on this thread */
-    LPTHREAD_START_ROUTINE start;
-    void *param;
-    ICLRTask *clr_task;         /* under clr_lock: the scheduler reads it from other threads */
-    SRWLOCK clr_lock;
-    struct ht__sched_task sched;  /* cooperative mode */
+    HANDLE thread;              /* a real handle, also for adopted threads */
+    HANDLE alert_event;         /* auto-reset; set by Alert */
+    ICLRTask *clr_task;         /* under com/task.c's clr_task_lock: the scheduler reads it from other threads */
+    /* Cooperative mode; set by the owning thread only, read by others with
+     * acquire, freed with the task. */
+    struct host_sched *_Atomic sched;
     LONG64 sleeps, alerts, interrupted_waits, joins, unknown_options;
     /* The counters at the last IHostTaskStatistics::Reset, subtracted from
      * every snapshot; allocated by the first Reset, under the registry lock. */
     HT_TASK_STATS *baseline;
 };
+
+/* The flags, as any thread may read them. */
+static inline LONG ht__task_flags(struct host_task *task)
+{
+    return __atomic_load_n(&task->flags, __ATOMIC_ACQUIRE);
+}
 
 /* The task bound to the calling thread, or NULL.  Reads the TEB's TLS slot
  * directly where it can: TlsGetValue costs more than the rest of a
@@ -162,6 +182,8 @@ HRESULT ht__task_create(DWORD stack_size, LPTHREAD_START_ROUTINE start, void *pa
  * Sleep's time ran out, HOST_E_TIMEOUT when a Join's time ran out,
  * HOST_E_INTERRUPTED when an alert ended an alertable wait. */
 HRESULT ht__task_wait(HANDLE handle, DWORD milliseconds, DWORD option);
+/* Takes the task's pending alert, if any, counting an interrupted wait. */
+BOOL ht__task_consume_alert(struct host_task *task);
 /* Counts option bits WAIT_OPTION does not define on the caller's task;
  * they are ignored, since no option may make a wait fail. */
 void ht__task_note_options(struct host_task *self, DWORD option);
@@ -179,19 +201,40 @@ HRESULT ht__tasks_reset_stats(void);
 int ht__task_runaway_prepare(struct ht__sched_task *sched, void **token);
 void ht__task_runaway_fire(void *token);
 
+/* The task's scheduling state, or NULL: owner only (others load it with
+ * acquire). */
+static inline struct ht__sched_task *ht__task_sched(struct host_task *task)
+{
+    struct host_sched *sched = atomic_load_explicit(&task->sched, memory_order_relaxed);
+
+    return sched ? &sched->sched : NULL;
+}
+
+static inline int ht__task_holds_slot(struct host_task *task)
+{
+    struct ht__sched_task *sched = ht__task_sched(task);
+
+    return sched && ht__sched_holds(sched);
+}
+
+/* Takes a slot, allocating the task's scheduling state on first use; a
+ * task left without memory for it runs without a slot, as in
+ * thread-per-task mode.  (com/task.c) */
+void ht__task_slot_acquire_slow(struct host_task *task);
+
 /* The task came into the runtime (attach, thread start, EnterRuntime,
  * ReverseEnterRuntime): in cooperative mode it needs a slot. */
 static inline void ht__task_slot_acquire(struct host_task *task)
 {
-    if (!ht__sched_holds(&task->sched) && ht__sched_active())
-        ht__sched_acquire(&task->sched);
+    if (ht__sched_active() && !ht__task_holds_slot(task))
+        ht__task_slot_acquire_slow(task);
 }
 
 /* The task went out (LeaveRuntime, ReverseLeaveRuntime, thread exit). */
 static inline void ht__task_slot_release(struct host_task *task)
 {
-    if (ht__sched_holds(&task->sched))
-        ht__sched_release(&task->sched);
+    if (ht__task_holds_slot(task))
+        ht__sched_release(ht__task_sched(task));
 }
 
 #endif /* HOSTTASK_PRIVATE_H */

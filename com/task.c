@@ -11,11 +11,14 @@
 
 #include <string.h>
 
-enum
+/* What a created task's thread needs before it runs, handed to it as its
+ * thread parameter and freed as it starts: a running task does not carry
+ * its start routine. */
+struct task_start
 {
-    TASK_UNSTARTED,   /* CreateTask made it; the thread is suspended */
-    TASK_STARTED,     /* Start resumed it, or an adopted thread */
-    TASK_CANCELLED    /* released before Start: the thread exits at once */
+    struct host_task *task;
+    LPTHREAD_START_ROUTINE start;
+    void *param;
 };
 
 /* Reservations above this are refused as if the address space ran out; no
@@ -33,6 +36,9 @@ static CRITICAL_SECTION registry_lock;
 static LIST_ENTRY registry = { &registry, &registry };
 static LONG live_tasks;
 static LONG64 next_task_id;
+/* Guards every task's clr_task: SetCLRTask swaps it (once or twice in a
+ * task's life), the scheduler takes a reference to it for a runaway. */
+static SRWLOCK clr_task_lock = SRWLOCK_INIT;
 
 static inline struct host_task *impl_from_IHostTask(IHostTask *iface)
 {
@@ -46,13 +52,18 @@ void ht__tasks_init(void)
 
 static void task_destroy(struct host_task *task)
 {
+    struct host_sched *sched = atomic_load_explicit(&task->sched, memory_order_acquire);
     ICLRTask *clr_task;
 
     EnterCriticalSection(&registry_lock);
     ht__list_remove(&task->link);
     LeaveCriticalSection(&registry_lock);
 
-    ht__sched_task_destroy(&task->sched);
+    if (sched)
+    {
+        ht__sched_task_destroy(&sched->sched);
+        HeapFree(GetProcessHeap(), 0, sched);
+    }
     if ((clr_task = task->clr_task))
         ICLRTask_Release(clr_task);
     if (task->thread)
@@ -63,6 +74,22 @@ static void task_destroy(struct host_task *task)
     ht__task_destroy(&task->core);
     HeapFree(GetProcessHeap(), 0, task);
     InterlockedDecrement(&live_tasks);
+}
+
+/* Sets bit (HT_TASK__CLAIMED or HT_TASK__CANCELLED) if neither is set
+ * yet: a created task is started or cancelled, once. */
+static BOOL task_claim(struct host_task *task, LONG bit)
+{
+    LONG old = ht__task_flags(task), seen;
+
+    for (;;)
+    {
+        if (old & (HT_TASK__CLAIMED | HT_TASK__CANCELLED))
+            return FALSE;
+        if ((seen = InterlockedCompareExchange(&task->flags, old | bit, old)) == old)
+            return TRUE;
+        old = seen;
+    }
 }
 
 static void task_drop_hold(struct host_task *task)
@@ -110,8 +137,7 @@ static ULONG STDMETHODCALLTYPE task_Release(IHostTask *iface)
     if (!refs)
     {
         /* Nobody can Start it any more: let the suspended thread run out. */
-        if (InterlockedCompareExchange(&task->start_state, TASK_CANCELLED, TASK_UNSTARTED)
-                == TASK_UNSTARTED)
+        if (task_claim(task, HT_TASK__CANCELLED))
             ResumeThread(task->thread);
         task_drop_hold(task);
         /* Last: DllCanUnloadNow may answer S_OK as soon as this reaches zero. */
@@ -125,9 +151,9 @@ static HRESULT STDMETHODCALLTYPE task_Start(IHostTask *iface)
     struct host_task *task = impl_from_IHostTask(iface);
     DWORD previous;
 
-    /* Exactly once, and only for a task CreateTask made. */
-    if (InterlockedCompareExchange(&task->start_state, TASK_STARTED, TASK_UNSTARTED)
-            != TASK_UNSTARTED)
+    /* Exactly once, and only for a task CreateTask made (an adopted one
+     * is claimed from birth). */
+    if (!task_claim(task, HT_TASK__CLAIMED))
         return HOST_E_INVALIDOPERATION;
 
     /* ResumeThread fails only with (DWORD)-1; the previous suspend count of a
@@ -135,7 +161,7 @@ static HRESULT STDMETHODCALLTYPE task_Start(IHostTask *iface)
     previous = ResumeThread(task->thread);
     if (previous == (DWORD)-1)
     {
-        InterlockedExchange(&task->start_state, TASK_UNSTARTED);
+        InterlockedAnd(&task->flags, ~HT_TASK__CLAIMED);
         return E_FAIL;
     }
     InterlockedOr(&task->flags, HT_TASK_STARTED);
@@ -149,7 +175,7 @@ static HRESULT STDMETHODCALLTYPE task_Alert(IHostTask *iface)
     /* Never blocks: the flag is the alert, the event only wakes a waiter.
      * An alert on a finished task is kept and harmless. */
     InterlockedIncrement64(&task->alerts);
-    InterlockedExchange(&task->alert_pending, 1);
+    InterlockedOr(&task->flags, HT_TASK__ALERT_PENDING);
     SetEvent(task->alert_event);
     return S_OK;
 }
@@ -227,10 +253,10 @@ static HRESULT STDMETHODCALLTYPE task_SetCLRTask(IHostTask *iface, ICLRTask *clr
     /* Kept as given: the CLR's task refuses IID_IUnknown, so never QI it. */
     if (clr_task)
         ICLRTask_AddRef(clr_task);
-    AcquireSRWLockExclusive(&task->clr_lock);
+    AcquireSRWLockExclusive(&clr_task_lock);
     previous = task->clr_task;
     task->clr_task = clr_task;
-    ReleaseSRWLockExclusive(&task->clr_lock);
+    ReleaseSRWLockExclusive(&clr_task_lock);
     if (previous)
         ICLRTask_Release(previous);
     /* On the task's own thread this is the CLR attaching it: the task comes
@@ -258,6 +284,32 @@ static const IHostTaskVtbl task_vtbl =
     task_SetCLRTask,
 };
 
+/* The task's cooperative-mode state, with the event its slot waits
+ * block on.  By the task's creator before the thread runs, or by the
+ * owning thread. */
+static BOOL task_sched_alloc(struct host_task *task)
+{
+    struct host_sched *sched;
+
+    if (!(sched = HeapAlloc(GetProcessHeap(), 0, sizeof(*sched))))
+        return FALSE;
+    if (ht__sched_task_init(&sched->sched) != HT_OK)
+    {
+        HeapFree(GetProcessHeap(), 0, sched);
+        return FALSE;
+    }
+    sched->task = task;
+    atomic_store_explicit(&task->sched, sched, memory_order_release);
+    return TRUE;
+}
+
+void ht__task_slot_acquire_slow(struct host_task *task)
+{
+    if (!atomic_load_explicit(&task->sched, memory_order_relaxed) && !task_sched_alloc(task))
+        return;
+    ht__sched_acquire(ht__task_sched(task));
+}
+
 /* A task object with no COM reference yet, holding one hold for its thread. */
 static struct host_task *task_alloc(void)
 {
@@ -270,13 +322,15 @@ static struct host_task *task_alloc(void)
         HeapFree(GetProcessHeap(), 0, task);
         return NULL;
     }
-    if (ht__sched_task_init(&task->sched) != HT_OK)
+    /* In cooperative mode already: the scheduling state now, so that a
+     * lack of memory fails the creation, where the caller hears of it.  A
+     * task born before the mode was set gets it at its first slot. */
+    if (ht__sched_active() && !task_sched_alloc(task))
     {
         CloseHandle(task->alert_event);
         HeapFree(GetProcessHeap(), 0, task);
         return NULL;
     }
-    InitializeSRWLock(&task->clr_lock);
     task->IHostTask_iface.lpVtbl = &task_vtbl;
     task->holds = 1;
     task->id = (UINT64)InterlockedIncrement64(&next_task_id);
@@ -306,9 +360,7 @@ struct host_task *ht__task_adopt_current(void)
             SetLastError(error);
             return NULL;
         }
-        task->thread_id = GetCurrentThreadId();
-        task->start_state = TASK_STARTED;
-        task->flags = HT_TASK_ADOPTED | HT_TASK_STARTED;
+        task->flags = HT_TASK_ADOPTED | HT_TASK_STARTED | HT_TASK__CLAIMED;
         task->affinity_depth = (LONG)(LONG_PTR)ht__tls_get(ht__tls_affinity);
         ht__tls_set(ht__tls_task, task);
     }
@@ -338,9 +390,12 @@ void ht__tasks_thread_detach(void)
 
 static DWORD WINAPI task_thread(void *arg)
 {
-    struct host_task *task = arg;
+    struct task_start start = *(struct task_start *)arg;
+    struct host_task *task = start.task;
     HMODULE module = NULL;
     DWORD result = 0;
+
+    HeapFree(GetProcessHeap(), 0, arg);
 
     /* CreateTask pinned the DLL for this thread (GetModuleHandleExW); the
      * thread drops the pin with its last instruction in this module. */
@@ -350,13 +405,13 @@ static DWORD WINAPI task_thread(void *arg)
     /* Bound before the routine runs, so GetCurrentTask finds this task. */
     ht__tls_set(ht__tls_task, task);
     /* Resumed by Start, or by the last Release of a task never started. */
-    if (InterlockedCompareExchange(&task->start_state, TASK_STARTED, TASK_STARTED) == TASK_STARTED)
+    if (!(ht__task_flags(task) & HT_TASK__CANCELLED))
     {
         /* The routine is managed code (the CLR's thread start): in
          * cooperative mode it runs holding a slot. */
         ht__task_set_inside(&task->core, 1);
         ht__task_slot_acquire(task);
-        result = task->start(task->param);
+        result = start.start(start.param);
     }
 
     unbind_current();
@@ -367,27 +422,35 @@ static DWORD WINAPI task_thread(void *arg)
 HRESULT ht__task_create(DWORD stack_size, LPTHREAD_START_ROUTINE start, void *param,
         IHostTask **out)
 {
+    struct task_start *begin;
     struct host_task *task;
     HMODULE pin;
 
-    if (!(task = task_alloc()))
+    if (!(begin = HeapAlloc(GetProcessHeap(), 0, sizeof(*begin))))
         return E_OUTOFMEMORY;
-    task->start = start;
-    task->param = param;
-    task->start_state = TASK_UNSTARTED;
+    if (!(task = task_alloc()))
+    {
+        HeapFree(GetProcessHeap(), 0, begin);
+        return E_OUTOFMEMORY;
+    }
+    begin->task = task;
+    begin->start = start;
+    begin->param = param;
     task->flags = HT_TASK_CREATED;
 
     /* The thread keeps the DLL mapped until its very last instruction. */
     if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, (const WCHAR *)task_thread, &pin))
     {
+        HeapFree(GetProcessHeap(), 0, begin);
         task_drop_hold(task);
         return E_OUTOFMEMORY;
     }
     if (stack_size > HT_MAX_STACK
-            || !(task->thread = CreateThread(NULL, stack_size, task_thread, task,
-                    CREATE_SUSPENDED | STACK_SIZE_PARAM_IS_A_RESERVATION, &task->thread_id)))
+            || !(task->thread = CreateThread(NULL, stack_size, task_thread, begin,
+                    CREATE_SUSPENDED | STACK_SIZE_PARAM_IS_A_RESERVATION, NULL)))
     {
         FreeLibrary(pin);
+        HeapFree(GetProcessHeap(), 0, begin);
         task_drop_hold(task);
         return E_OUTOFMEMORY;
     }
@@ -399,9 +462,9 @@ HRESULT ht__task_create(DWORD stack_size, LPTHREAD_START_ROUTINE start, void *pa
     return S_OK;
 }
 
-static BOOL consume_alert(struct host_task *task)
+BOOL ht__task_consume_alert(struct host_task *task)
 {
-    if (!InterlockedExchange(&task->alert_pending, 0))
+    if (!(InterlockedAnd(&task->flags, ~HT_TASK__ALERT_PENDING) & HT_TASK__ALERT_PENDING))
         return FALSE;
     InterlockedIncrement64(&task->interrupted_waits);
     return TRUE;
@@ -429,10 +492,9 @@ HRESULT ht__task_wait(HANDLE handle, DWORD milliseconds, DWORD option)
      * code takes one again after (also if it was preempted before). */
     if (!self || !ht__task_inside(&self->core))
         return wait(self, handle, milliseconds, option);
-    ht__sched_release(&self->sched);
+    ht__task_slot_release(self);
     hr = wait(self, handle, milliseconds, option);
-    if (ht__sched_active())
-        ht__sched_acquire(&self->sched);
+    ht__task_slot_acquire(self);
     return hr;
 }
 
@@ -444,7 +506,7 @@ static HRESULT wait(struct host_task *self, HANDLE handle, DWORD milliseconds, D
     HANDLE handles[2];
     DWORD count = 0, alert_index = MAXDWORD, remaining = milliseconds, result;
 
-    if (alertable && consume_alert(self))
+    if (alertable && ht__task_consume_alert(self))
         return HOST_E_INTERRUPTED;
     if (handle)
         handles[count++] = handle;
@@ -477,7 +539,7 @@ static HRESULT wait(struct host_task *self, HANDLE handle, DWORD milliseconds, D
             return S_OK;
         if (result == WAIT_OBJECT_0 + alert_index)
         {
-            if (consume_alert(self))
+            if (ht__task_consume_alert(self))
                 return HOST_E_INTERRUPTED;
             /* An alert an earlier wait already consumed left the event set. */
         }
@@ -498,14 +560,16 @@ static HRESULT wait(struct host_task *self, HANDLE handle, DWORD milliseconds, D
 /* The raw counters, since the task began. */
 static void task_raw_stats(struct host_task *task, HT_TASK_STATS *stats)
 {
+    struct host_sched *sched = atomic_load_explicit(&task->sched, memory_order_acquire);
     struct ht__task_counters counters;
     int i, priority;
 
     ht__task_snapshot(&task->core, &counters);
     memset(stats, 0, sizeof(*stats));
     stats->taskId = task->id;
-    stats->threadId = task->thread_id;
-    stats->flags = (DWORD)task->flags | (task->delay_abort ? HT_TASK_DELAY_ABORT : 0);
+    /* Not stored: statistics are read seldom, tasks live long. */
+    stats->threadId = GetThreadId(task->thread);
+    stats->flags = (DWORD)(ht__task_flags(task) & ~HT_TASK__PRIVATE);
     stats->depth = counters.depth;
     stats->maxDepth = counters.max_depth;
     for (i = 0; i < HT_TRANSITION_KINDS; i++)
@@ -519,11 +583,14 @@ static void task_raw_stats(struct host_task *task, HT_TASK_STATS *stats)
     stats->nativeTimeNs = counters.native_ns;
     stats->affinityDepth = (DWORD)task->affinity_depth;
     stats->unknownOptions = (UINT64)InterlockedCompareExchange64(&task->unknown_options, 0, 0);
-    stats->slotWaitNs = atomic_load(&task->sched.wait_ns);
-    stats->forcedYields = atomic_load(&task->sched.forced_yields);
-    stats->slotAcquisitions = atomic_load(&task->sched.acquisitions);
-    if (ht__sched_holds(&task->sched))
-        stats->flags |= HT_TASK_HOLDS_SLOT;
+    if (sched)
+    {
+        stats->slotWaitNs = atomic_load(&sched->sched.wait_ns);
+        stats->forcedYields = atomic_load(&sched->sched.forced_yields);
+        stats->slotAcquisitions = atomic_load(&sched->sched.acquisitions);
+        if (ht__sched_holds(&sched->sched))
+            stats->flags |= HT_TASK_HOLDS_SLOT;
+    }
     stats->locale = task->locale;
     stats->uiLocale = task->ui_locale;
     priority = GetThreadPriority(task->thread);
@@ -616,19 +683,19 @@ void ht__tasks_object_counts(ULONG *live, ULONG *bound_only)
  * object is alive.  Takes a reference to its CLR task for the call. */
 int ht__task_runaway_prepare(struct ht__sched_task *sched, void **token)
 {
-    struct host_task *task = CONTAINING_RECORD(sched, struct host_task, sched);
+    struct host_task *task = CONTAINING_RECORD(sched, struct host_sched, sched)->task;
     ICLRTask *clr_task;
 
     /* A task in a delay-abort region is never the one asked to yield, nor
      * preempted (token NULL: the question before a preemption). */
-    if (InterlockedCompareExchange(&task->delay_abort, 0, 0))
+    if (ht__task_flags(task) & HT_TASK_DELAY_ABORT)
         return 0;
     if (!token)
         return 1;
-    AcquireSRWLockShared(&task->clr_lock);
+    AcquireSRWLockShared(&clr_task_lock);
     if ((clr_task = task->clr_task))
         ICLRTask_AddRef(clr_task);
-    ReleaseSRWLockShared(&task->clr_lock);
+    ReleaseSRWLockShared(&clr_task_lock);
     *token = clr_task;
     return 1;
 }

@@ -145,10 +145,10 @@ static void yield(struct host_task *task)
 {
     if (!task || !ht__task_inside(&task->core))
         SwitchToThread();
-    else if (ht__sched_holds(&task->sched))
-        ht__sched_yield(&task->sched);
+    else if (ht__task_holds_slot(task))
+        ht__sched_yield(ht__task_sched(task));
     else if (ht__sched_active())
-        ht__sched_acquire(&task->sched);   /* preempted: back in the queue */
+        ht__task_slot_acquire_slow(task);   /* preempted: back in the queue */
     else
         SwitchToThread();
 }
@@ -166,11 +166,8 @@ static HRESULT STDMETHODCALLTYPE task_manager_Sleep(IHostTaskManager *iface, DWO
     ht__task_note_options(task, option);
     if (!milliseconds)
     {
-        if ((option & WAIT_ALERTABLE) && task && InterlockedExchange(&task->alert_pending, 0))
-        {
-            InterlockedIncrement64(&task->interrupted_waits);
+        if ((option & WAIT_ALERTABLE) && task && ht__task_consume_alert(task))
             return HOST_E_INTERRUPTED;
-        }
         yield(task);
         return S_OK;
     }
@@ -285,7 +282,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_LeaveRuntime(IHostTaskManager *ifa
     if (!task || atomic_load_explicit(&ht__profiling, memory_order_relaxed)
             || !ht__task_try_open(&task->core, HT_FRAME_OUT, HT_LEAVE))
         return leave_runtime_slow(target);
-    if (ht__sched_holds(&task->sched))
+    if (ht__task_holds_slot(task))
         return slot_release(task);
     return S_OK;
 }
@@ -311,7 +308,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_EnterRuntime(IHostTaskManager *ifa
 
     if (!task || task->core.nprofile || !ht__task_try_close(&task->core, HT_FRAME_OUT, HT_ENTER))
         return enter_runtime_slow();
-    if (ht__sched_active() && !ht__sched_holds(&task->sched))
+    if (ht__sched_active() && !ht__task_holds_slot(task))
         return slot_acquire(task);
     return S_OK;
 }
@@ -336,7 +333,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_ReverseLeaveRuntime(IHostTaskManag
 
     if (!task || task->core.nprofile || !ht__task_try_close(&task->core, HT_FRAME_IN, HT_REVERSE_LEAVE))
         return reverse_leave_runtime_slow();
-    if (ht__sched_holds(&task->sched))
+    if (ht__task_holds_slot(task))
         return slot_release(task);
     return S_OK;
 }
@@ -361,7 +358,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_ReverseEnterRuntime(IHostTaskManag
 
     if (!task || !ht__task_try_open(&task->core, HT_FRAME_IN, HT_REVERSE_ENTER))
         return reverse_enter_runtime_slow();
-    if (ht__sched_active() && !ht__sched_holds(&task->sched))
+    if (ht__sched_active() && !ht__task_holds_slot(task))
         return slot_acquire(task);
     return S_OK;
 }
@@ -373,7 +370,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_BeginDelayAbort(IHostTaskManager *
     if (!task)
         return E_OUTOFMEMORY;
     /* Not nestable (docs): a second Begin is refused and changes nothing. */
-    return InterlockedCompareExchange(&task->delay_abort, 1, 0) ? E_UNEXPECTED : S_OK;
+    return InterlockedOr(&task->flags, HT_TASK_DELAY_ABORT) & HT_TASK_DELAY_ABORT ? E_UNEXPECTED : S_OK;
 }
 
 static HRESULT STDMETHODCALLTYPE task_manager_EndDelayAbort(IHostTaskManager *iface)
@@ -382,7 +379,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_EndDelayAbort(IHostTaskManager *if
 
     if (!task)
         return E_UNEXPECTED;
-    return InterlockedCompareExchange(&task->delay_abort, 0, 1) == 1 ? S_OK : E_UNEXPECTED;
+    return InterlockedAnd(&task->flags, ~HT_TASK_DELAY_ABORT) & HT_TASK_DELAY_ABORT ? S_OK : E_UNEXPECTED;
 }
 
 static void set_affinity_depth(LONG_PTR depth)

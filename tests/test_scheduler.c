@@ -549,6 +549,64 @@ static void test_settings_for_registered_server(void **state)
     assert_hr(dll_can_unload_soon(), S_OK);
 }
 
+/* A task born in thread-per-task mode, which then goes cooperative. */
+struct late_comer
+{
+    HANDLE ready, go;
+    HT_TASK_STATS stats;
+};
+
+static DWORD WINAPI late_comer(void *arg)
+{
+    struct late_comer *late = arg;
+
+    SetEvent(late->ready);
+    assert_int_equal(WaitForSingleObject(late->go, 30000), WAIT_OBJECT_0);
+    assert_hr(IHostTaskManager_LeaveRuntime(manager, 0), S_OK);
+    assert_hr(IHostTaskManager_EnterRuntime(manager), S_OK);
+    late->stats = task_stats();
+    return 0;
+}
+
+/* Thread-per-task mode does not pay for cooperative mode: a task has its
+ * thread and its alert event, and no slot event.  One born before the
+ * mode was set takes a slot at its first EnterRuntime after. */
+static void test_scheduler_state_only_when_cooperative(void **state)
+{
+    struct fixture *fixture = *state;
+    struct late_comer late = {0};
+    IHostTask *task, *unstarted;
+    DWORD before;
+
+    manager = fixture->manager;
+    assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
+    late.ready = CreateEventW(NULL, FALSE, FALSE, NULL);
+    late.go = CreateEventW(NULL, FALSE, FALSE, NULL);
+    before = open_handles();
+    assert_hr(IHostTaskManager_CreateTask(manager, 0, late_comer, &late, &task), S_OK);
+    assert_int_equal(open_handles() - before, 2);
+    assert_hr(IHostTask_Start(task), S_OK);
+    assert_int_equal(WaitForSingleObject(late.ready, 5000), WAIT_OBJECT_0);
+
+    assert_hr(ht_set_scheduler(fixture->control, 1, 1000000), S_OK);
+    SetEvent(late.go);
+    assert_hr(IHostTask_Join(task, 30000, 0), S_OK);
+    assert_int_equal(IHostTask_Release(task), 0);
+    assert_int_equal(late.stats.slotAcquisitions, 1);
+    assert_true(late.stats.flags & HT_TASK_HOLDS_SLOT);
+    assert_int_equal(scheduler_stats(fixture).acquisitions, 1);
+    assert_int_equal(scheduler_stats(fixture).held, 0);
+
+    /* Born in cooperative mode: its slot event too. */
+    before = open_handles();
+    assert_hr(IHostTaskManager_CreateTask(manager, 0, late_comer, &late, &unstarted), S_OK);
+    assert_int_equal(open_handles() - before, 3);
+    assert_int_equal(IHostTask_Release(unstarted), 0);
+    assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
+    CloseHandle(late.ready);
+    CloseHandle(late.go);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] =
@@ -564,6 +622,7 @@ int main(void)
         FIXTURE_TEST(test_alert_during_slot_wait),
         FIXTURE_TEST(test_sleep_gives_slot_up),
         FIXTURE_TEST(test_parked_holder_is_preempted),
+        FIXTURE_TEST(test_scheduler_state_only_when_cooperative),
         cmocka_unit_test(test_settings_for_registered_server),
     };
 
