@@ -150,6 +150,15 @@ static void scheduler_stats(HT_SCHEDULER_STATS *s)
     check(IHostTaskStatistics_GetSchedulerStats(statistics, s), "GetSchedulerStats");
 }
 
+/* Whether the calling task holds its slot: a preemption may have taken it. */
+static BOOL holds_slot(void)
+{
+    HT_TASK_STATS self;
+
+    check(IHostTaskStatistics_GetCurrentTaskStats(statistics, &self), "GetCurrentTaskStats");
+    return (self.flags & HT_TASK_HOLDS_SLOT) != 0;
+}
+
 /* The quantum of the hand-off measurement: long enough that no holder is
  * preempted while the machine keeps it off the processor, since the
  * figure is the hand-off, not a preemption. */
@@ -158,7 +167,7 @@ static void scheduler_stats(HT_SCHEDULER_STATS *s)
 static DWORD WINAPI turn_task(void *arg)
 {
     HT_SCHEDULER_STATS s;
-    UINT64 preemptions;
+    BOOL holds;
     int i;
 
     check(IHostTaskManager_LeaveRuntime(manager, 0), "LeaveRuntime");
@@ -171,17 +180,17 @@ static DWORD WINAPI turn_task(void *arg)
             handoff_count++;
             handoff_t0 = 0;
         }
-        /* Wait until the other task is queued (it may be done).  A
-         * preemption took this task's slot: the other one runs and waits
-         * for this one to queue, so stop waiting and do so. */
+        /* Wait until the other task is queued (it may be done).  If a
+         * preemption took this task's slot, the other one runs and waits
+         * for this one to queue: stop waiting, and queue. */
         scheduler_stats(&s);
-        preemptions = s.preemptions;
-        while (!s.waiting && InterlockedCompareExchange((LONG *)arg, 0, 0) < 1 && s.preemptions == preemptions)
+        holds = TRUE;
+        while (!s.waiting && InterlockedCompareExchange((LONG *)arg, 0, 0) < 1 && (holds = holds_slot()))
         {
             SwitchToThread();
             scheduler_stats(&s);
         }
-        if (s.waiting && s.preemptions == preemptions)
+        if (s.waiting && holds)
             handoff_t0 = now_s();
         check(IHostTaskManager_LeaveRuntime(manager, 0), "LeaveRuntime");
     }

@@ -82,6 +82,10 @@ struct host_task
     LONG holds;
     /* Transition nesting and counters, written by the owning thread only. */
     struct ht__task core;
+    /* Cooperative mode; set by the owning thread only, read by others with
+     * acquire, freed with the task.  Next to the core: every LeaveRuntime
+     * reads it. */
+    struct host_sched *_Atomic sched;
     LIST_ENTRY link;            /* in the registry, under its lock */
     UINT64 id;
     LONG flags;                 /* HT_TASK_* and HT_TASK__*, changed with Interlocked operations */
@@ -90,9 +94,6 @@ struct host_task
     HANDLE thread;              /* a real handle, also for adopted threads */
     HANDLE alert_event;         /* auto-reset; set by Alert */
     ICLRTask *clr_task;         /* under com/task.c's clr_task_lock: the scheduler reads it from other threads */
-    /* Cooperative mode; set by the owning thread only, read by others with
-     * acquire, freed with the task. */
-    struct host_sched *_Atomic sched;
     LONG64 sleeps, alerts, interrupted_waits, joins, unknown_options;
     /* The counters at the last IHostTaskStatistics::Reset, subtracted from
      * every snapshot; allocated by the first Reset, under the registry lock. */

@@ -305,13 +305,18 @@ static BOOL task_sched_alloc(struct host_task *task)
 
 void ht__task_slot_acquire_slow(struct host_task *task)
 {
-    if (!atomic_load_explicit(&task->sched, memory_order_relaxed) && !task_sched_alloc(task))
-        return;
-    ht__sched_acquire(ht__task_sched(task));
+    /* On EnterRuntime's path, which keeps the thread's last error;
+     * creating the slot event sets it. */
+    DWORD error = GetLastError();
+
+    if (atomic_load_explicit(&task->sched, memory_order_relaxed) || task_sched_alloc(task))
+        ht__sched_acquire(ht__task_sched(task));
+    SetLastError(error);
 }
 
-/* A task object with no COM reference yet, holding one hold for its thread. */
-static struct host_task *task_alloc(void)
+/* A task object with no COM reference yet, holding one hold for its
+ * thread, with its first flags (set before statistics can see it). */
+static struct host_task *task_alloc(LONG flags)
 {
     struct host_task *task;
 
@@ -332,6 +337,7 @@ static struct host_task *task_alloc(void)
         return NULL;
     }
     task->IHostTask_iface.lpVtbl = &task_vtbl;
+    task->flags = flags;
     task->holds = 1;
     task->id = (UINT64)InterlockedIncrement64(&next_task_id);
     ht__task_init(&task->core);
@@ -348,7 +354,7 @@ struct host_task *ht__task_adopt_current(void)
     struct host_task *task;
     DWORD error = GetLastError();
 
-    if ((task = task_alloc()))
+    if ((task = task_alloc(HT_TASK_ADOPTED | HT_TASK_STARTED | HT_TASK__CLAIMED)))
     {
         /* The pseudo-handle would name whichever thread uses it: Join and
          * SetPriority from another thread need a real one. */
@@ -360,7 +366,6 @@ struct host_task *ht__task_adopt_current(void)
             SetLastError(error);
             return NULL;
         }
-        task->flags = HT_TASK_ADOPTED | HT_TASK_STARTED | HT_TASK__CLAIMED;
         task->affinity_depth = (LONG)(LONG_PTR)ht__tls_get(ht__tls_affinity);
         ht__tls_set(ht__tls_task, task);
     }
@@ -428,7 +433,7 @@ HRESULT ht__task_create(DWORD stack_size, LPTHREAD_START_ROUTINE start, void *pa
 
     if (!(begin = HeapAlloc(GetProcessHeap(), 0, sizeof(*begin))))
         return E_OUTOFMEMORY;
-    if (!(task = task_alloc()))
+    if (!(task = task_alloc(HT_TASK_CREATED)))
     {
         HeapFree(GetProcessHeap(), 0, begin);
         return E_OUTOFMEMORY;
@@ -436,7 +441,6 @@ HRESULT ht__task_create(DWORD stack_size, LPTHREAD_START_ROUTINE start, void *pa
     begin->task = task;
     begin->start = start;
     begin->param = param;
-    task->flags = HT_TASK_CREATED;
 
     /* The thread keeps the DLL mapped until its very last instruction. */
     if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, (const WCHAR *)task_thread, &pin))

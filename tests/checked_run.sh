@@ -19,6 +19,7 @@ pattern=$1
 shift
 out=$(mktemp "${TMPDIR:-/tmp}/checked_run.XXXXXX") || exit 1
 trap 'rm -f "$out" "$out.code"' EXIT
+trap 'exit 143' TERM INT
 
 for attempt in 1 2; do
     rm -f "$out.code"

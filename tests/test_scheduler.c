@@ -553,6 +553,7 @@ static void test_settings_for_registered_server(void **state)
 struct late_comer
 {
     HANDLE ready, go;
+    DWORD last_error;
     HT_TASK_STATS stats;
 };
 
@@ -563,7 +564,11 @@ static DWORD WINAPI late_comer(void *arg)
     SetEvent(late->ready);
     assert_int_equal(WaitForSingleObject(late->go, 30000), WAIT_OBJECT_0);
     assert_hr(IHostTaskManager_LeaveRuntime(manager, 0), S_OK);
+    /* The first slot makes the task's scheduling state: EnterRuntime
+     * still keeps the thread's last error. */
+    SetLastError(0xdead);
     assert_hr(IHostTaskManager_EnterRuntime(manager), S_OK);
+    late->last_error = GetLastError();
     late->stats = task_stats();
     return 0;
 }
@@ -592,6 +597,7 @@ static void test_scheduler_state_only_when_cooperative(void **state)
     SetEvent(late.go);
     assert_hr(IHostTask_Join(task, 30000, 0), S_OK);
     assert_int_equal(IHostTask_Release(task), 0);
+    assert_int_equal(late.last_error, 0xdead);
     assert_int_equal(late.stats.slotAcquisitions, 1);
     assert_true(late.stats.flags & HT_TASK_HOLDS_SLOT);
     assert_int_equal(scheduler_stats(fixture).acquisitions, 1);
