@@ -64,7 +64,7 @@ struct host_sched
 #define HT_TASK__CLAIMED        0x10000   /* Start took it, or it was adopted */
 #define HT_TASK__CANCELLED      0x20000   /* released before Start: its thread exits at once */
 #define HT_TASK__ALERT_PENDING  0x40000   /* Alert came, no alertable wait has consumed it */
-#define HT_TASK__PRIVATE        0x70000
+#define HT_TASK__PRIVATE        (HT_TASK__CLAIMED | HT_TASK__CANCELLED | HT_TASK__ALERT_PENDING)
 
 /* One task, one OS thread.  What the task needs only in some uses lives
  * elsewhere: cooperative mode's state in a host_sched, its start routine
