@@ -1,6 +1,6 @@
 /*
  * The transition report: collection, the cross-check against the CLR-style
- * driver, the tables, the summary line and the JSON (host/report.schema.json).
+ * driver, the tables, the summary line and the JSON (launcher/report.schema.json).
  */
 #include "report.h"
 

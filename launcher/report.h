@@ -1,7 +1,7 @@
 /*
  * hosttask-host's transition report: the host's statistics (per task, per
  * P/Invoke target), targets resolved to module!export, printed as tables
- * and written as JSON (host/report.schema.json), and, for a simulated
+ * and written as JSON (launcher/report.schema.json), and, for a simulated
  * runtime, held against what the CLR-style driver says it did.
  */
 #ifndef HOSTTASK_HOST_REPORT_H

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Validates hosttask-host --json output against host/report.schema.json.
+"""Validates hosttask-host --json output against launcher/report.schema.json.
 
 usage: check_report.py SCHEMA REPORT [--simulated] [--scheduler=SLOTS] [--forced-yields]
 

@@ -69,7 +69,7 @@ static void usage(FILE *out)
         "  --static-manager       simulate: the CLR's ICLRTaskManager AddRef/Release return 1\n"
         "  --dll PATH             use hosttask.dll at PATH, registration-free; default: the\n"
         "                         registered server (ProgID HostTask.HostControl)\n"
-        "  --json FILE            also write the report as JSON (host/report.schema.json)\n"
+        "  --json FILE            also write the report as JSON (launcher/report.schema.json)\n"
         "  --scheduler=SLOTS[,QUANTUM_US]\n"
         "                         cooperative mode (SQL Server style): SLOTS tasks run managed code at\n"
         "                         a time (a number, or auto for one per processor; 0 is thread-per-task);\n"
