@@ -17,7 +17,7 @@
 #include "hosttask_classes.h"
 #include "../src/core.h"
 #include "../src/scheduler.h"
-#include "clock.h"
+#include "../src/win/clock.h"
 
 /* The module: live objects, LockServer locks and running task threads. */
 extern HINSTANCE ht__instance;

@@ -1,5 +1,5 @@
 /*
- * The Windows build's clock (com/platform.c): the invariant TSC scaled
+ * The Windows build's clock (src/win/platform.c): the invariant TSC scaled
  * against QueryPerformanceCounter, read as QPC until it is calibrated and
  * wherever the TSC is not invariant.  Linked with the core directly, so it
  * can start the calibration again (ht__platform_clock_restart) and drive
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "core.h"
-#include "../com/clock.h"
+#include "../src/win/clock.h"
 
 #define MS 1000000ull
 

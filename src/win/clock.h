@@ -1,5 +1,5 @@
 /*
- * The Windows build's clock (com/platform.c), beyond the core's
+ * The Windows build's clock (src/win/platform.c), beyond the core's
  * ht__platform_now_ns(): starting it at DLL attach, and hooks for the tests.
  */
 #ifndef HOSTTASK_CLOCK_H

@@ -1,5 +1,5 @@
 /* The platform layer of the native (POSIX) build of the core. */
-#include "core.h"
+#include "../core.h"
 
 #include <sched.h>
 
@@ -22,7 +22,7 @@ uint64_t ht__platform_now_ns(void)
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "scheduler.h"
+#include "../scheduler.h"
 
 struct ht__mutex
 {

@@ -3,7 +3,7 @@
 #include <cpuid.h>
 #include <x86intrin.h>
 
-#include "../src/core.h"
+#include "../core.h"
 #include "clock.h"
 
 void ht__platform_yield(void)
@@ -276,7 +276,7 @@ void ht__platform_clock_restart(int allow_tsc)
     atomic_store(&clock_state, CLOCK_UNSTARTED);
 }
 
-#include "../src/scheduler.h"
+#include "../scheduler.h"
 
 struct ht__mutex
 {
