@@ -1753,7 +1753,7 @@ static void measure_memory(void)
     snprintf(what, sizeof(what), "  extra heap blocks of one size: %lu of", (unsigned long)running.block_count);
     add_row("6", what, (double)running.block_size, "bytes");
     add_row("6", "  sizeof(struct host_task), com/private.h", (double)bench_sizeof_host_task(), "bytes");
-    add_row("6", "  sizeof(struct ht__task), src/core.h, in it", (double)bench_sizeof_core_task(), "bytes");
+    add_row("6", "  sizeof(struct ht__nest), src/core.h, in it", (double)bench_sizeof_core_task(), "bytes");
     r = add_row("6", "  private committed per task, beyond a thread", median(running.committed), "bytes");
     r->spread = spread(running.committed);
     r = add_row("6", "  private committed per hosttask task", median(running.committed_ht), "bytes");

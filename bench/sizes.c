@@ -16,5 +16,5 @@ size_t bench_sizeof_host_task(void)
 
 size_t bench_sizeof_core_task(void)
 {
-    return sizeof(struct ht__task);
+    return sizeof(struct ht__nest);
 }

@@ -5,6 +5,6 @@
 #include <stddef.h>
 
 size_t bench_sizeof_host_task(void);   /* struct host_task, com/private.h */
-size_t bench_sizeof_core_task(void);   /* struct ht__task, src/core.h, inside it */
+size_t bench_sizeof_core_task(void);   /* struct ht__nest, src/core.h, inside it */
 
 #endif /* HOSTTASK_BENCH_SIZES_H */

@@ -81,7 +81,7 @@ struct host_task
      * hold (created tasks).  The object is freed when this reaches zero. */
     LONG holds;
     /* Transition nesting and counters, written by the owning thread only. */
-    struct ht__task core;
+    struct ht__nest core;
     /* Cooperative mode; set by the owning thread only, read by others with
      * acquire, freed with the task.  Next to the core: every LeaveRuntime
      * reads it. */

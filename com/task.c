@@ -71,7 +71,7 @@ static void task_destroy(struct host_task *task)
     if (task->alert_event)
         CloseHandle(task->alert_event);
     HeapFree(GetProcessHeap(), 0, task->baseline);
-    ht__task_destroy(&task->core);
+    ht__nest_destroy(&task->core);
     HeapFree(GetProcessHeap(), 0, task);
     InterlockedDecrement(&live_tasks);
 }
@@ -263,7 +263,7 @@ static HRESULT STDMETHODCALLTYPE task_SetCLRTask(IHostTask *iface, ICLRTask *clr
      * into the runtime, and in cooperative mode needs a slot. */
     if (clr_task && ht__task_current() == task)
     {
-        ht__task_set_inside(&task->core, 1);
+        ht__nest_set_inside(&task->core, 1);
         ht__task_slot_acquire(task);
     }
     return S_OK;
@@ -340,7 +340,7 @@ static struct host_task *task_alloc(LONG flags)
     task->flags = flags;
     task->holds = 1;
     task->id = (UINT64)InterlockedIncrement64(&next_task_id);
-    ht__task_init(&task->core);
+    ht__nest_init(&task->core);
     InterlockedIncrement(&live_tasks);
 
     EnterCriticalSection(&registry_lock);
@@ -381,7 +381,7 @@ static void unbind_current(void)
     if (!task)
         return;
     /* Task exit gives the slot back. */
-    ht__task_set_inside(&task->core, 0);
+    ht__nest_set_inside(&task->core, 0);
     ht__task_slot_release(task);
     ht__tls_set(ht__tls_task, NULL);
     InterlockedOr(&task->flags, HT_TASK_ENDED);
@@ -414,7 +414,7 @@ static DWORD WINAPI task_thread(void *arg)
     {
         /* The routine is managed code (the CLR's thread start): in
          * cooperative mode it runs holding a slot. */
-        ht__task_set_inside(&task->core, 1);
+        ht__nest_set_inside(&task->core, 1);
         ht__task_slot_acquire(task);
         result = start.start(start.param);
     }
@@ -494,7 +494,7 @@ HRESULT ht__task_wait(HANDLE handle, DWORD milliseconds, DWORD option)
 
     /* Every host wait gives the slot up while blocked; a task in managed
      * code takes one again after (also if it was preempted before). */
-    if (!self || !ht__task_inside(&self->core))
+    if (!self || !ht__nest_inside(&self->core))
         return wait(self, handle, milliseconds, option);
     ht__task_slot_release(self);
     hr = wait(self, handle, milliseconds, option);
@@ -565,10 +565,10 @@ static HRESULT wait(struct host_task *self, HANDLE handle, DWORD milliseconds, D
 static void task_raw_stats(struct host_task *task, HT_TASK_STATS *stats)
 {
     struct host_sched *sched = atomic_load_explicit(&task->sched, memory_order_acquire);
-    struct ht__task_counters counters;
+    struct ht__nest_counters counters;
     int i, priority;
 
-    ht__task_snapshot(&task->core, &counters);
+    ht__nest_snapshot(&task->core, &counters);
     memset(stats, 0, sizeof(*stats));
     stats->taskId = task->id;
     /* Not stored: statistics are read seldom, tasks live long. */

@@ -143,7 +143,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_CreateTask(IHostTaskManager *iface
  * processor. */
 static void yield(struct host_task *task)
 {
-    if (!task || !ht__task_inside(&task->core))
+    if (!task || !ht__nest_inside(&task->core))
         SwitchToThread();
     else if (ht__task_holds_slot(task))
         ht__sched_yield(ht__task_sched(task));
@@ -280,7 +280,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_LeaveRuntime(IHostTaskManager *ifa
     struct host_task *task = task_current_fast();
 
     if (!task || atomic_load_explicit(&ht__profiling, memory_order_relaxed)
-            || !ht__task_try_open(&task->core, HT_FRAME_OUT, HT_LEAVE))
+            || !ht__nest_try_open(&task->core, HT_FRAME_OUT, HT_LEAVE))
         return leave_runtime_slow(target);
     if (ht__task_holds_slot(task))
         return slot_release(task);
@@ -306,7 +306,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_EnterRuntime(IHostTaskManager *ifa
 {
     struct host_task *task = task_current_fast();
 
-    if (!task || task->core.nprofile || !ht__task_try_close(&task->core, HT_FRAME_OUT, HT_ENTER))
+    if (!task || task->core.nprofile || !ht__nest_try_close(&task->core, HT_FRAME_OUT, HT_ENTER))
         return enter_runtime_slow();
     if (ht__sched_active() && !ht__task_holds_slot(task))
         return slot_acquire(task);
@@ -331,7 +331,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_ReverseLeaveRuntime(IHostTaskManag
 {
     struct host_task *task = task_current_fast();
 
-    if (!task || task->core.nprofile || !ht__task_try_close(&task->core, HT_FRAME_IN, HT_REVERSE_LEAVE))
+    if (!task || task->core.nprofile || !ht__nest_try_close(&task->core, HT_FRAME_IN, HT_REVERSE_LEAVE))
         return reverse_leave_runtime_slow();
     if (ht__task_holds_slot(task))
         return slot_release(task);
@@ -356,7 +356,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_ReverseEnterRuntime(IHostTaskManag
 {
     struct host_task *task = task_current_fast();
 
-    if (!task || !ht__task_try_open(&task->core, HT_FRAME_IN, HT_REVERSE_ENTER))
+    if (!task || !ht__nest_try_open(&task->core, HT_FRAME_IN, HT_REVERSE_ENTER))
         return reverse_enter_runtime_slow();
     if (ht__sched_active() && !ht__task_holds_slot(task))
         return slot_acquire(task);

@@ -11,8 +11,8 @@
  * the two must agree after every operation on every counter.
  *
  * What is fuzzed: the four transitions (with targets), strict mode on and
- * off, profiling on and off, snapshots, tasks attached (ht__task_init) and
- * exited (ht__task_destroy), bursts that reach the nesting limit, the
+ * off, profiling on and off, snapshots, tasks attached (ht__nest_init) and
+ * exited (ht__nest_destroy), bursts that reach the nesting limit, the
  * per-target table (records, snapshots, resets) and the CallNeedsHostHook
  * policy.  Affinity and delay-abort live in com/, not in the core, so they
  * are not modelled here.
@@ -132,7 +132,7 @@ struct model_target
     uint64_t native_ns;
 };
 
-static struct ht__task tasks[NTASKS];
+static struct ht__nest tasks[NTASKS];
 static struct model_task models[NTASKS];
 static struct model_target model_targets[NTARGETS];
 /* Targets the table has shown in a slot of their own: keys are never
@@ -249,21 +249,21 @@ static void model_attach(int t)
 static void compare_task(int t)
 {
     struct model_task *m = &models[t];
-    struct ht__task *task = &tasks[t];
-    struct ht__task_counters c;
+    struct ht__nest *task = &tasks[t];
+    struct ht__nest_counters c;
     int i;
 
     memset(&c, 0xa5, sizeof(c));
-    ht__task_snapshot(task, &c);
+    ht__nest_snapshot(task, &c);
     CHECK(!(atomic_load(&task->seq) & 1u), "task %d left mid-update", t);
     CHECK(c.depth == m->n, "task %d: depth %llu, model %zu", t, (unsigned long long)c.depth, m->n);
     CHECK(c.max_depth == m->max_depth, "task %d: max_depth %llu, model %llu", t,
             (unsigned long long)c.max_depth, (unsigned long long)m->max_depth);
-    CHECK(ht__task_runs(task) == m->runs, "task %d: runs %u, model %u", t, ht__task_runs(task), m->runs);
+    CHECK(ht__nest_runs(task) == m->runs, "task %d: runs %u, model %u", t, ht__nest_runs(task), m->runs);
     CHECK(task->nframes <= task->capacity, "task %d: nframes %u, capacity %u", t, task->nframes,
             task->capacity);
-    CHECK(ht__task_depth(task) == m->n, "task %d: owner's depth %llu, model %zu", t,
-            (unsigned long long)ht__task_depth(task), m->n);
+    CHECK(ht__nest_depth(task) == m->n, "task %d: owner's depth %llu, model %zu", t,
+            (unsigned long long)ht__nest_depth(task), m->n);
     CHECK((task->frames == task->inline_frames) == (task->capacity == HT_INLINE_FRAMES),
             "task %d: frames storage and capacity %u disagree", t, task->capacity);
     CHECK(task->nprofile == m->profiled, "task %d: nprofile %u, model %u", t, task->nprofile, m->profiled);
@@ -352,15 +352,15 @@ static int next(struct input *in, unsigned int *value)
 static void attach(int t)
 {
     if (models[t].attached)
-        ht__task_destroy(&tasks[t]);
-    ht__task_init(&tasks[t]);
+        ht__nest_destroy(&tasks[t]);
+    ht__nest_init(&tasks[t]);
     model_attach(t);
 }
 
 /* One transition on task t, compared with the model. */
 static void transition(int t, int which, int target)
 {
-    struct ht__task *task = &tasks[t];
+    struct ht__nest *task = &tasks[t];
     struct model_task *m = &models[t];
     int got, expected;
 
@@ -517,8 +517,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             /* The thread exits: its task goes, open calls and all. */
             if (models[t].attached)
             {
-                ht__task_destroy(&tasks[t]);
-                CHECK(ht__task_runs(&tasks[t]) == 0 && tasks[t].nprofile == 0, "task %d not empty after destroy", t);
+                ht__nest_destroy(&tasks[t]);
+                CHECK(ht__nest_runs(&tasks[t]) == 0 && tasks[t].nprofile == 0, "task %d not empty after destroy", t);
                 models[t].attached = 0;
             }
             break;
@@ -569,7 +569,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!models[t].attached)
             continue;
         compare_task(t);
-        ht__task_destroy(&tasks[t]);
+        ht__nest_destroy(&tasks[t]);
         models[t].attached = 0;
     }
     ht__hook_policy_clear();

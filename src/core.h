@@ -6,7 +6,7 @@
  * here; the native build (Linux) does the same with _Thread_local in its
  * tests.  Nothing in this file takes a lock: a task's state is written only
  * by the thread that owns the task, and read by others only through
- * ht__task_snapshot(), which never stops the writer.
+ * ht__nest_snapshot(), which never stops the writer.
  */
 #ifndef HOSTTASK_CORE_H
 #define HOSTTASK_CORE_H
@@ -83,8 +83,8 @@ struct ht__profile_frame
 };
 
 /* What a balanced task never needs: imbalance counters and profiling.
- * Allocated by the owner on first use and kept until ht__task_destroy(). */
-struct ht__task_cold
+ * Allocated by the owner on first use and kept until ht__nest_destroy(). */
+struct ht__nest_cold
 {
     atomic_uint_fast64_t imbalances[HT_IMBALANCE_KINDS];
     /* Wall time from each outermost LeaveRuntime to its EnterRuntime
@@ -94,11 +94,11 @@ struct ht__task_cold
     struct ht__profile_frame *profile;
 };
 
-struct ht__task
+struct ht__nest
 {
     /* Odd while a slow path updates several counters at once; snapshots
      * wait for an even value.  The fast paths update one counter each and
-     * leave it alone (see ht__task_snapshot). */
+     * leave it alone (see ht__nest_snapshot). */
     atomic_uint seq;
     uint32_t top;           /* the innermost frame, see above */
     uint16_t nframes;       /* frames under top, in frames[] */
@@ -115,11 +115,11 @@ struct ht__task
     uint32_t *frames;
     uint32_t inline_frames[HT_INLINE_FRAMES];
     /* Published by the owner with a release store; snapshots load it. */
-    _Atomic(struct ht__task_cold *) cold;
+    _Atomic(struct ht__nest_cold *) cold;
 };
 
 /* A consistent copy of one task's counters. */
-struct ht__task_counters
+struct ht__nest_counters
 {
     uint64_t depth;
     uint64_t max_depth;
@@ -128,20 +128,20 @@ struct ht__task_counters
     uint64_t native_ns;
 };
 
-void ht__task_init(struct ht__task *task);
-void ht__task_destroy(struct ht__task *task);
-void ht__task_snapshot(const struct ht__task *task, struct ht__task_counters *out);
+void ht__nest_init(struct ht__nest *task);
+void ht__nest_destroy(struct ht__nest *task);
+void ht__nest_snapshot(const struct ht__nest *task, struct ht__nest_counters *out);
 /* The owner's cold block, allocated on first use; NULL if memory ran out. */
-struct ht__task_cold *ht__task_cold(struct ht__task *task);
+struct ht__nest_cold *ht__nest_cold(struct ht__nest *task);
 
 /* Slow paths of the inline functions below. */
-ht__status ht__task_open_slow(struct ht__task *task, unsigned int kind, enum ht__transition what);
-ht__status ht__task_close_slow(struct ht__task *task, unsigned int kind, enum ht__transition what);
+ht__status ht__nest_open_slow(struct ht__nest *task, unsigned int kind, enum ht__transition what);
+ht__status ht__nest_close_slow(struct ht__nest *task, unsigned int kind, enum ht__transition what);
 
 /* Profiling (src/profile.c): the slow halves of LeaveRuntime and of the
  * closing calls, taken only while profiling or while profiled frames are open. */
-void ht__profile_open(struct ht__task *task, size_t target);
-void ht__profile_close(struct ht__task *task);
+void ht__profile_open(struct ht__nest *task, size_t target);
+void ht__profile_close(struct ht__nest *task);
 
 /* Per-target totals, across all tasks. */
 struct ht__target_counters
@@ -168,7 +168,7 @@ uint64_t ht__platform_now_ns(void);   /* a monotonic clock */
 /* A slow path's update of several counters.  The owner is the only
  * writer of seq: begin returns the odd value it stored, end stores the
  * next even one. */
-static inline unsigned int ht__task_write_begin(struct ht__task *task)
+static inline unsigned int ht__nest_write_begin(struct ht__nest *task)
 {
     unsigned int seq = atomic_load_explicit(&task->seq, memory_order_relaxed) + 1;
 
@@ -177,19 +177,19 @@ static inline unsigned int ht__task_write_begin(struct ht__task *task)
     return seq;
 }
 
-static inline void ht__task_write_end(struct ht__task *task, unsigned int seq)
+static inline void ht__nest_write_end(struct ht__nest *task, unsigned int seq)
 {
     atomic_store_explicit(&task->seq, seq + 1, memory_order_release);
 }
 
 /* Open frames (runs of one kind): what HT_MAX_FRAMES limits. */
-static inline uint32_t ht__task_runs(const struct ht__task *task)
+static inline uint32_t ht__nest_runs(const struct ht__nest *task)
 {
     return task->nframes + (task->top >= 2);
 }
 
 /* Calls open now.  Owner only; others take a snapshot. */
-static inline uint64_t ht__task_depth(const struct ht__task *task)
+static inline uint64_t ht__nest_depth(const struct ht__nest *task)
 {
     return task->below + (task->top >> 1);
 }
@@ -198,7 +198,7 @@ static inline uint64_t ht__task_depth(const struct ht__task *task)
  * ReverseEnterRuntime, or the top is empty after a transition into the
  * runtime.  (An empty top over a frame always agrees with that frame: a
  * run ends by a close, which goes the other way.)  Owner only. */
-static inline int ht__task_inside(const struct ht__task *task)
+static inline int ht__nest_inside(const struct ht__nest *task)
 {
     return (int)((task->top & 1u) ^ (task->top < 2));
 }
@@ -206,16 +206,16 @@ static inline int ht__task_inside(const struct ht__task *task)
 /* The owner's thread comes into the runtime (the CLR starts or attaches
  * it) or leaves it: how the next wait finds it, when no frame is open
  * (open frames say it themselves). */
-static inline void ht__task_set_inside(struct ht__task *task, int inside)
+static inline void ht__nest_set_inside(struct ht__nest *task, int inside)
 {
     if (task->top < 2 && !task->nframes)
         task->top = inside ? HT_FRAME_OUT : HT_FRAME_IN;
 }
 
-/* The fast half of ht__task_open: 1 when the frame is open, 0 when only
+/* The fast half of ht__nest_open: 1 when the frame is open, 0 when only
  * the slow path can open it (nothing changed then): the innermost frame
  * is of the other kind, or its run is full. */
-static inline int ht__task_try_open(struct ht__task *task, unsigned int kind, enum ht__transition what)
+static inline int ht__nest_try_open(struct ht__nest *task, unsigned int kind, enum ht__transition what)
 {
     uint32_t top = task->top;
     uint64_t depth;
@@ -232,16 +232,16 @@ static inline int ht__task_try_open(struct ht__task *task, unsigned int kind, en
 }
 
 /* Opens a frame: LeaveRuntime (HT_FRAME_OUT) or ReverseEnterRuntime (HT_FRAME_IN). */
-static inline ht__status ht__task_open(struct ht__task *task, unsigned int kind,
+static inline ht__status ht__nest_open(struct ht__nest *task, unsigned int kind,
         enum ht__transition what)
 {
-    return ht__task_try_open(task, kind, what) ? HT_OK : ht__task_open_slow(task, kind, what);
+    return ht__nest_try_open(task, kind, what) ? HT_OK : ht__nest_open_slow(task, kind, what);
 }
 
-/* The fast half of ht__task_close: 1 when the innermost frame was of this
+/* The fast half of ht__nest_close: 1 when the innermost frame was of this
  * kind and is closed, 0 when only the slow path can close it (nothing
  * changed then): an imbalance, or an empty top over the frame to close. */
-static inline int ht__task_try_close(struct ht__task *task, unsigned int kind, enum ht__transition what)
+static inline int ht__nest_try_close(struct ht__nest *task, unsigned int kind, enum ht__transition what)
 {
     uint32_t top = task->top;
 
@@ -253,38 +253,38 @@ static inline int ht__task_try_close(struct ht__task *task, unsigned int kind, e
 }
 
 /* Closes the innermost frame: EnterRuntime (HT_FRAME_OUT) or ReverseLeaveRuntime (HT_FRAME_IN). */
-static inline ht__status ht__task_close(struct ht__task *task, unsigned int kind,
+static inline ht__status ht__nest_close(struct ht__nest *task, unsigned int kind,
         enum ht__transition what)
 {
-    return ht__task_try_close(task, kind, what) ? HT_OK : ht__task_close_slow(task, kind, what);
+    return ht__nest_try_close(task, kind, what) ? HT_OK : ht__nest_close_slow(task, kind, what);
 }
 
-static inline ht__status ht__leave_runtime(struct ht__task *task, size_t target)
+static inline ht__status ht__leave_runtime(struct ht__nest *task, size_t target)
 {
-    ht__status status = ht__task_open(task, HT_FRAME_OUT, HT_LEAVE);
+    ht__status status = ht__nest_open(task, HT_FRAME_OUT, HT_LEAVE);
 
     if (status == HT_OK && atomic_load_explicit(&ht__profiling, memory_order_relaxed))
         ht__profile_open(task, target);
     return status;
 }
 
-static inline ht__status ht__enter_runtime(struct ht__task *task)
+static inline ht__status ht__enter_runtime(struct ht__nest *task)
 {
-    ht__status status = ht__task_close(task, HT_FRAME_OUT, HT_ENTER);
+    ht__status status = ht__nest_close(task, HT_FRAME_OUT, HT_ENTER);
 
     if (task->nprofile)
         ht__profile_close(task);
     return status;
 }
 
-static inline ht__status ht__reverse_enter_runtime(struct ht__task *task)
+static inline ht__status ht__reverse_enter_runtime(struct ht__nest *task)
 {
-    return ht__task_open(task, HT_FRAME_IN, HT_REVERSE_ENTER);
+    return ht__nest_open(task, HT_FRAME_IN, HT_REVERSE_ENTER);
 }
 
-static inline ht__status ht__reverse_leave_runtime(struct ht__task *task)
+static inline ht__status ht__reverse_leave_runtime(struct ht__nest *task)
 {
-    ht__status status = ht__task_close(task, HT_FRAME_IN, HT_REVERSE_LEAVE);
+    ht__status status = ht__nest_close(task, HT_FRAME_IN, HT_REVERSE_LEAVE);
 
     /* It may have discarded LeaveRuntime frames a lost EnterRuntime left. */
     if (task->nprofile)

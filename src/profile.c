@@ -90,9 +90,9 @@ void ht__targets_reset(void)
     atomic_store_explicit(&overflow.native_ns, 0, memory_order_relaxed);
 }
 
-void ht__profile_open(struct ht__task *task, size_t target)
+void ht__profile_open(struct ht__nest *task, size_t target)
 {
-    struct ht__task_cold *cold = ht__task_cold(task);
+    struct ht__nest_cold *cold = ht__nest_cold(task);
     struct ht__profile_frame *frames;
     uint32_t capacity;
 
@@ -111,15 +111,15 @@ void ht__profile_open(struct ht__task *task, size_t target)
     }
     frames = &cold->profile[task->nprofile++];
     frames->target = target;
-    frames->depth = ht__task_depth(task);
+    frames->depth = ht__nest_depth(task);
     frames->start_ns = ht__platform_now_ns();
 }
 
-void ht__profile_close(struct ht__task *task)
+void ht__profile_close(struct ht__nest *task)
 {
     /* nprofile is not 0, so the cold block exists. */
-    struct ht__task_cold *cold = atomic_load_explicit(&task->cold, memory_order_relaxed);
-    uint64_t depth = ht__task_depth(task), now = 0, elapsed;
+    struct ht__nest_cold *cold = atomic_load_explicit(&task->cold, memory_order_relaxed);
+    uint64_t depth = ht__nest_depth(task), now = 0, elapsed;
     struct ht__profile_frame *frame;
     unsigned int seq;
 
@@ -134,9 +134,9 @@ void ht__profile_close(struct ht__task *task)
         ht__target_record(frame->target, elapsed);
         if (!task->nprofile)
         {
-            seq = ht__task_write_begin(task);
+            seq = ht__nest_write_begin(task);
             HT_BUMP(cold->native_ns, elapsed);
-            ht__task_write_end(task, seq);
+            ht__nest_write_end(task, seq);
         }
     }
 }

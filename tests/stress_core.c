@@ -4,7 +4,7 @@
  *
  * Eight worker threads, for a few seconds (HT_STRESS_SECONDS, default 3):
  * - each runs random valid and invalid transition sequences on a task of
- *   its own, attaching (ht__task_init) and destroying tasks as it goes;
+ *   its own, attaching (ht__nest_init) and destroying tasks as it goes;
  * - each publishes its current task, and snapshots the other workers'
  *   tasks while their owners run, under a per-slot lock that only the
  *   snapshot and the owner's unpublishing take (as com/ does with its
@@ -71,7 +71,7 @@ enum phase
 struct slot
 {
     lock_t lock;
-    struct ht__task *task;   /* the owner's current task, or NULL */
+    struct ht__nest *task;   /* the owner's current task, or NULL */
     unsigned long generation;
 };
 
@@ -198,12 +198,12 @@ static void run_threads(thread_fn fn)
 
 /* ---- Checks on one snapshot ---- */
 
-static uint64_t opens(const struct ht__task_counters *c)
+static uint64_t opens(const struct ht__nest_counters *c)
 {
     return c->transitions[HT_LEAVE] + c->transitions[HT_REVERSE_ENTER];
 }
 
-static uint64_t closes(const struct ht__task_counters *c)
+static uint64_t closes(const struct ht__nest_counters *c)
 {
     return c->transitions[HT_ENTER] + c->transitions[HT_REVERSE_LEAVE]
             + c->imbalances[HT_UNCLOSED_LEAVE] + c->imbalances[HT_UNCLOSED_REVERSE_ENTER];
@@ -213,7 +213,7 @@ static uint64_t closes(const struct ht__task_counters *c)
  * closes counts discarded frames: a torn read breaks it.  A strict-mode
  * refusal counts an unclosed frame it did not discard, so while strict
  * mode may have been on, only closes >= opens - depth holds. */
-static void check_counters(const struct ht__task_counters *c, int exact, const char *who)
+static void check_counters(const struct ht__nest_counters *c, int exact, const char *who)
 {
     CHECK(c->depth <= c->max_depth, "%s: depth %llu > max_depth %llu", who, (unsigned long long)c->depth,
             (unsigned long long)c->max_depth);
@@ -229,7 +229,7 @@ static void check_counters(const struct ht__task_counters *c, int exact, const c
 }
 
 /* Later snapshots of one task never go back. */
-static void check_monotonic(const struct ht__task_counters *before, const struct ht__task_counters *after)
+static void check_monotonic(const struct ht__nest_counters *before, const struct ht__nest_counters *after)
 {
     int i;
 
@@ -304,10 +304,10 @@ static void replace_policy(uint64_t *rng)
 }
 
 static void observe(int self, uint64_t *rng, int exact, unsigned long *generations,
-        struct ht__task_counters *last)
+        struct ht__nest_counters *last)
 {
     int i = (int)(next_random(rng) % NWORKERS);
-    struct ht__task_counters c;
+    struct ht__nest_counters c;
     struct slot *slot = &slots[i];
     char who[32];
 
@@ -316,7 +316,7 @@ static void observe(int self, uint64_t *rng, int exact, unsigned long *generatio
     lock_take(&slot->lock);
     if (slot->task)
     {
-        ht__task_snapshot(slot->task, &c);
+        ht__nest_snapshot(slot->task, &c);
         snprintf(who, sizeof(who), "snapshot of worker %d", i);
         check_counters(&c, exact, who);
         if (generations[i] == slot->generation)
@@ -330,7 +330,7 @@ static void observe(int self, uint64_t *rng, int exact, unsigned long *generatio
 
 struct owned
 {
-    struct ht__task *task;
+    struct ht__nest *task;
     uint64_t leaves, reverse_enters;   /* opens the core accepted */
 };
 
@@ -342,7 +342,7 @@ static void attach(int self, struct owned *own)
     CHECK(own->task != NULL, "out of memory");
     if (!own->task)
         return;
-    ht__task_init(own->task);
+    ht__nest_init(own->task);
     own->leaves = own->reverse_enters = 0;
     lock_take(&slot->lock);
     slot->task = own->task;
@@ -360,16 +360,16 @@ static void detach(int self, struct owned *own)
     lock_take(&slot->lock);
     slot->task = NULL;
     lock_drop(&slot->lock);
-    ht__task_destroy(own->task);
+    ht__nest_destroy(own->task);
     free(own->task);
     own->task = NULL;
 }
 
 static void check_own(struct owned *own, int exact)
 {
-    struct ht__task_counters c;
+    struct ht__nest_counters c;
 
-    ht__task_snapshot(own->task, &c);
+    ht__nest_snapshot(own->task, &c);
     check_counters(&c, exact, "own snapshot");
     CHECK(c.transitions[HT_LEAVE] == own->leaves, "%llu leaves counted, %llu accepted",
             (unsigned long long)c.transitions[HT_LEAVE], (unsigned long long)own->leaves);
@@ -379,7 +379,7 @@ static void check_own(struct owned *own, int exact)
 
 static void run_ops(struct owned *own, uint64_t *rng, int count)
 {
-    struct ht__task *task = own->task;
+    struct ht__nest *task = own->task;
     uint64_t r;
     int i, n;
 
@@ -387,7 +387,7 @@ static void run_ops(struct owned *own, uint64_t *rng, int count)
     {
         r = next_random(rng);
         /* Keep the nesting bounded: past MAX_DEPTH, only close. */
-        if (ht__task_depth(task) > MAX_DEPTH)
+        if (ht__nest_depth(task) > MAX_DEPTH)
             r = (r & ~(uint64_t)7) | 4 | (r & 1);
         switch (r & 7)
         {
@@ -430,7 +430,7 @@ static void worker(int self)
 {
     uint64_t rng = 0x9E3779B97F4A7C15ull * (uint64_t)(self + 1);
     unsigned long generations[NWORKERS] = {0};
-    struct ht__task_counters last[NWORKERS];
+    struct ht__nest_counters last[NWORKERS];
     struct owned own = {0};
     unsigned long iteration;
     int p, acked = 0, exact, i;

@@ -280,13 +280,13 @@ static void test_monotonic_across_threads(void **state)
 static void profiled_call(size_t target, DWORD sleep_ms, int restart_clock)
 {
     struct ht__target_counters targets[8];
-    struct ht__task_counters counters;
-    struct ht__task task;
+    struct ht__nest_counters counters;
+    struct ht__nest task;
     uint64_t q0, q1, q2, q3, native_ns = 0;
     size_t n, i;
     int found = 0;
 
-    ht__task_init(&task);
+    ht__nest_init(&task);
     ht__targets_reset();
     atomic_store(&ht__profiling, 1);
     if (restart_clock)
@@ -315,13 +315,13 @@ static void profiled_call(size_t target, DWORD sleep_ms, int restart_clock)
         }
     }
     assert_true(found);
-    ht__task_snapshot(&task, &counters);
+    ht__nest_snapshot(&task, &counters);
     assert_int_equal(counters.native_ns, native_ns);
     print_message("native time %llu ns, QPC %llu ns inside the call, %llu ns around it\n",
             (unsigned long long)native_ns, (unsigned long long)(q2 - q1), (unsigned long long)(q3 - q0));
     assert_true(native_ns >= (q2 - q1) - (q2 - q1) / 50);
     assert_true(native_ns <= (q3 - q0) + (q3 - q0) / 50);
-    ht__task_destroy(&task);
+    ht__nest_destroy(&task);
 }
 
 static void test_profiled_native_time(void **state)

@@ -12,20 +12,20 @@
 
 #include "core.h"
 
-static struct ht__task_counters counters_of(struct ht__task *task)
+static struct ht__nest_counters counters_of(struct ht__nest *task)
 {
-    struct ht__task_counters c;
+    struct ht__nest_counters c;
 
-    ht__task_snapshot(task, &c);
+    ht__nest_snapshot(task, &c);
     return c;
 }
 
 static void test_balanced_nesting(void **state)
 {
-    struct ht__task task;
-    struct ht__task_counters c;
+    struct ht__nest task;
+    struct ht__nest_counters c;
 
-    ht__task_init(&task);
+    ht__nest_init(&task);
     /* A P/Invoke whose native code calls back into managed code, which
      * makes another P/Invoke: the CLR's nesting around a callback. */
     assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
@@ -33,7 +33,7 @@ static void test_balanced_nesting(void **state)
     assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
     c = counters_of(&task);
     assert_int_equal(c.depth, 3);
-    assert_int_equal(ht__task_runs(&task), 3);
+    assert_int_equal(ht__nest_runs(&task), 3);
     assert_int_equal(ht__enter_runtime(&task), HT_OK);
     assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
     assert_int_equal(ht__enter_runtime(&task), HT_OK);
@@ -47,24 +47,24 @@ static void test_balanced_nesting(void **state)
     assert_int_equal(c.transitions[HT_REVERSE_LEAVE], 1);
     for (int i = 0; i < HT_IMBALANCE_KINDS; i++)
         assert_int_equal(c.imbalances[i], 0);
-    assert_int_equal(ht__task_runs(&task), 0);
-    ht__task_destroy(&task);
+    assert_int_equal(ht__nest_runs(&task), 0);
+    ht__nest_destroy(&task);
 }
 
 static void test_deep_nesting_grows(void **state)
 {
-    struct ht__task task;
-    struct ht__task_counters c;
+    struct ht__nest task;
+    struct ht__nest_counters c;
     int i;
 
-    ht__task_init(&task);
+    ht__nest_init(&task);
     /* 10,000 alternations: far past the inline frames, no small limit. */
     for (i = 0; i < 5000; i++)
     {
         assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
         assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
     }
-    assert_int_equal(ht__task_runs(&task), 10000);
+    assert_int_equal(ht__nest_runs(&task), 10000);
     assert_true(task.capacity >= 9999);
     for (i = 0; i < 5000; i++)
     {
@@ -75,34 +75,34 @@ static void test_deep_nesting_grows(void **state)
     assert_int_equal(c.depth, 0);
     assert_int_equal(c.max_depth, 10000);
     assert_int_equal(c.imbalances[HT_NESTING_LIMIT], 0);
-    ht__task_destroy(&task);
+    ht__nest_destroy(&task);
 }
 
 static void test_same_kind_runs_take_one_frame(void **state)
 {
-    struct ht__task task;
+    struct ht__nest task;
     int i;
 
-    ht__task_init(&task);
+    ht__nest_init(&task);
     /* A native-born thread whose ReverseLeaveRuntime calls never come:
      * a million unmatched opens cost one frame, not a million. */
     for (i = 0; i < 1000000; i++)
         assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
-    assert_int_equal(ht__task_runs(&task), 1);
+    assert_int_equal(ht__nest_runs(&task), 1);
     assert_ptr_equal(task.frames, task.inline_frames);
     assert_int_equal(counters_of(&task).depth, 1000000);
     for (i = 0; i < 1000000; i++)
         assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
-    assert_int_equal(ht__task_runs(&task), 0);
-    ht__task_destroy(&task);
+    assert_int_equal(ht__nest_runs(&task), 0);
+    ht__nest_destroy(&task);
 }
 
 static void test_unmatched_close_is_counted(void **state)
 {
-    struct ht__task task;
-    struct ht__task_counters c;
+    struct ht__nest task;
+    struct ht__nest_counters c;
 
-    ht__task_init(&task);
+    ht__nest_init(&task);
     /* Nothing open: the call is absorbed, counted, and changes nothing. */
     assert_int_equal(ht__enter_runtime(&task), HT_OK);
     assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
@@ -113,7 +113,7 @@ static void test_unmatched_close_is_counted(void **state)
     assert_int_equal(c.transitions[HT_ENTER], 0);
     assert_int_equal(c.transitions[HT_REVERSE_LEAVE], 0);
     assert_int_equal(c.depth, 0);
-    assert_int_equal(ht__task_runs(&task), 0);
+    assert_int_equal(ht__nest_runs(&task), 0);
 
     /* Only the other kind open: a ReverseLeaveRuntime cannot close a
      * LeaveRuntime frame, so the frame stays. */
@@ -124,15 +124,15 @@ static void test_unmatched_close_is_counted(void **state)
     assert_int_equal(c.depth, 1);
     assert_int_equal(ht__enter_runtime(&task), HT_OK);
     assert_int_equal(counters_of(&task).depth, 0);
-    ht__task_destroy(&task);
+    ht__nest_destroy(&task);
 }
 
 static void test_skipped_frames_are_discarded(void **state)
 {
-    struct ht__task task;
-    struct ht__task_counters c;
+    struct ht__nest task;
+    struct ht__nest_counters c;
 
-    ht__task_init(&task);
+    ht__nest_init(&task);
     /* Leave, then two callbacks whose ReverseLeaveRuntime never came; the
      * EnterRuntime closes the Leave and discards the two reverse frames. */
     assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
@@ -143,7 +143,7 @@ static void test_skipped_frames_are_discarded(void **state)
     assert_int_equal(c.depth, 0);
     assert_int_equal(c.imbalances[HT_UNCLOSED_REVERSE_ENTER], 2);
     assert_int_equal(c.transitions[HT_ENTER], 1);
-    assert_int_equal(ht__task_runs(&task), 0);
+    assert_int_equal(ht__nest_runs(&task), 0);
 
     /* The mirror image: ReverseLeaveRuntime discards an open Leave. */
     assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
@@ -152,15 +152,15 @@ static void test_skipped_frames_are_discarded(void **state)
     c = counters_of(&task);
     assert_int_equal(c.depth, 0);
     assert_int_equal(c.imbalances[HT_UNCLOSED_LEAVE], 1);
-    ht__task_destroy(&task);
+    ht__nest_destroy(&task);
 }
 
 static void test_strict_mode_refuses_and_keeps_state(void **state)
 {
-    struct ht__task task;
-    struct ht__task_counters c;
+    struct ht__nest task;
+    struct ht__nest_counters c;
 
-    ht__task_init(&task);
+    ht__nest_init(&task);
     atomic_store(&ht__strict, 1);
     assert_int_equal(ht__enter_runtime(&task), HT_E_STATE);
     assert_int_equal(ht__reverse_leave_runtime(&task), HT_E_STATE);
@@ -170,7 +170,7 @@ static void test_strict_mode_refuses_and_keeps_state(void **state)
     assert_int_equal(ht__enter_runtime(&task), HT_E_STATE);
     c = counters_of(&task);
     assert_int_equal(c.depth, 2);
-    assert_int_equal(ht__task_runs(&task), 2);
+    assert_int_equal(ht__nest_runs(&task), 2);
     assert_int_equal(c.transitions[HT_ENTER], 0);
     assert_int_equal(c.imbalances[HT_UNMATCHED_ENTER], 1);
     assert_int_equal(c.imbalances[HT_UNMATCHED_REVERSE_LEAVE], 1);
@@ -179,15 +179,15 @@ static void test_strict_mode_refuses_and_keeps_state(void **state)
     assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
     assert_int_equal(ht__enter_runtime(&task), HT_OK);
     atomic_store(&ht__strict, 0);
-    ht__task_destroy(&task);
+    ht__nest_destroy(&task);
 }
 
 static void test_nesting_limit(void **state)
 {
-    struct ht__task task;
+    struct ht__nest task;
     uint32_t i;
 
-    ht__task_init(&task);
+    ht__nest_init(&task);
     for (i = 0; i < HT_MAX_FRAMES; i++)
         assert_int_equal(i % 2 ? ht__reverse_enter_runtime(&task) : ht__leave_runtime(&task, 0x1000), HT_OK);
     /* One more alternation is refused and counted; a same-kind run still
@@ -195,9 +195,9 @@ static void test_nesting_limit(void **state)
     assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_E_NOMEM);
     assert_int_equal(counters_of(&task).imbalances[HT_NESTING_LIMIT], 1);
     assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
-    assert_int_equal(ht__task_runs(&task), HT_MAX_FRAMES);
+    assert_int_equal(ht__nest_runs(&task), HT_MAX_FRAMES);
     assert_int_equal(counters_of(&task).depth, HT_MAX_FRAMES + 1);
-    ht__task_destroy(&task);
+    ht__nest_destroy(&task);
 }
 
 /* A thread the CLR entered from native code (a callback, or a host thread
@@ -206,27 +206,27 @@ static void test_nesting_limit(void **state)
  * is, which the scheduler reads around waits. */
 static void test_pinvokes_inside_a_callback(void **state)
 {
-    struct ht__task task;
-    struct ht__task_counters c;
+    struct ht__nest task;
+    struct ht__nest_counters c;
     int i;
 
-    ht__task_init(&task);
-    assert_false(ht__task_inside(&task));
+    ht__nest_init(&task);
+    assert_false(ht__nest_inside(&task));
     assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
-    assert_true(ht__task_inside(&task));
+    assert_true(ht__nest_inside(&task));
     for (i = 0; i < 1000; i++)
     {
         assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
-        assert_false(ht__task_inside(&task));
-        assert_int_equal(ht__task_depth(&task), 2);
+        assert_false(ht__nest_inside(&task));
+        assert_int_equal(ht__nest_depth(&task), 2);
         assert_int_equal(ht__enter_runtime(&task), HT_OK);
-        assert_true(ht__task_inside(&task));
-        assert_int_equal(ht__task_runs(&task), 1);
+        assert_true(ht__nest_inside(&task));
+        assert_int_equal(ht__nest_runs(&task), 1);
         assert_int_equal(task.nframes, 1);
     }
     assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
-    assert_false(ht__task_inside(&task));
-    assert_int_equal(ht__task_runs(&task), 0);
+    assert_false(ht__nest_inside(&task));
+    assert_int_equal(ht__nest_runs(&task), 0);
 
     c = counters_of(&task);
     assert_int_equal(c.depth, 0);
@@ -239,16 +239,16 @@ static void test_pinvokes_inside_a_callback(void **state)
         assert_int_equal(c.imbalances[i], 0);
 
     /* A thread the CLR started runs managed code with no frame open. */
-    ht__task_set_inside(&task, 1);
-    assert_true(ht__task_inside(&task));
+    ht__nest_set_inside(&task, 1);
+    assert_true(ht__nest_inside(&task));
     assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
-    assert_false(ht__task_inside(&task));
+    assert_false(ht__nest_inside(&task));
     /* With a frame open, the frames decide. */
-    ht__task_set_inside(&task, 1);
-    assert_false(ht__task_inside(&task));
+    ht__nest_set_inside(&task, 1);
+    assert_false(ht__nest_inside(&task));
     assert_int_equal(ht__enter_runtime(&task), HT_OK);
-    assert_true(ht__task_inside(&task));
-    ht__task_destroy(&task);
+    assert_true(ht__nest_inside(&task));
+    ht__nest_destroy(&task);
 }
 
 static void test_hook_policy(void **state)

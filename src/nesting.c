@@ -9,7 +9,7 @@
 
 atomic_int ht__strict;
 
-void ht__task_init(struct ht__task *task)
+void ht__nest_init(struct ht__nest *task)
 {
     memset(task, 0, sizeof(*task));
     atomic_init(&task->seq, 0);
@@ -20,9 +20,9 @@ void ht__task_init(struct ht__task *task)
     task->capacity = HT_INLINE_FRAMES;
 }
 
-void ht__task_destroy(struct ht__task *task)
+void ht__nest_destroy(struct ht__nest *task)
 {
-    struct ht__task_cold *cold = atomic_load_explicit(&task->cold, memory_order_relaxed);
+    struct ht__nest_cold *cold = atomic_load_explicit(&task->cold, memory_order_relaxed);
 
     if (cold)
     {
@@ -39,9 +39,9 @@ void ht__task_destroy(struct ht__task *task)
     task->top = HT_FRAME_IN;
 }
 
-struct ht__task_cold *ht__task_cold(struct ht__task *task)
+struct ht__nest_cold *ht__nest_cold(struct ht__nest *task)
 {
-    struct ht__task_cold *cold = atomic_load_explicit(&task->cold, memory_order_relaxed);
+    struct ht__nest_cold *cold = atomic_load_explicit(&task->cold, memory_order_relaxed);
 
     if (!cold && (cold = calloc(1, sizeof(*cold))))
         atomic_store_explicit(&task->cold, cold, memory_order_release);
@@ -50,26 +50,26 @@ struct ht__task_cold *ht__task_cold(struct ht__task *task)
 
 /* With no memory for the cold block the count is lost; the call itself
  * goes on as it would have. */
-static void count_imbalance(struct ht__task *task, enum ht__imbalance what, uint64_t n)
+static void count_imbalance(struct ht__nest *task, enum ht__imbalance what, uint64_t n)
 {
-    struct ht__task_cold *cold = ht__task_cold(task);
+    struct ht__nest_cold *cold = ht__nest_cold(task);
     unsigned int seq;
 
     if (!cold)
         return;
-    seq = ht__task_write_begin(task);
+    seq = ht__nest_write_begin(task);
     HT_BUMP(cold->imbalances[what], n);
-    ht__task_write_end(task, seq);
+    ht__nest_write_end(task, seq);
 }
 
 /* Brings the innermost frame of the array up into an empty top. */
-static void pop_frame(struct ht__task *task)
+static void pop_frame(struct ht__nest *task)
 {
     task->top = task->frames[--task->nframes];
     task->below -= task->top >> 1;
 }
 
-ht__status ht__task_open_slow(struct ht__task *task, unsigned int kind, enum ht__transition what)
+ht__status ht__nest_open_slow(struct ht__nest *task, unsigned int kind, enum ht__transition what)
 {
     uint32_t n = task->nframes, capacity;
     uint32_t *frames;
@@ -119,14 +119,14 @@ ht__status ht__task_open_slow(struct ht__task *task, unsigned int kind, enum ht_
         task->top = kind;
     }
     /* A run of our kind on top, with room: the fast path opens it. */
-    return ht__task_try_open(task, kind, what) ? HT_OK : HT_E_STATE;
+    return ht__nest_try_open(task, kind, what) ? HT_OK : HT_E_STATE;
 }
 
-ht__status ht__task_close_slow(struct ht__task *task, unsigned int kind, enum ht__transition what)
+ht__status ht__nest_close_slow(struct ht__nest *task, unsigned int kind, enum ht__transition what)
 {
     uint32_t n, top, i;
     uint64_t discarded;
-    struct ht__task_cold *cold;
+    struct ht__nest_cold *cold;
     unsigned int seq;
     enum ht__imbalance unmatched = kind == HT_FRAME_OUT ? HT_UNMATCHED_ENTER : HT_UNMATCHED_REVERSE_LEAVE;
     enum ht__imbalance unclosed = kind == HT_FRAME_OUT ? HT_UNCLOSED_REVERSE_ENTER : HT_UNCLOSED_LEAVE;
@@ -135,7 +135,7 @@ ht__status ht__task_close_slow(struct ht__task *task, unsigned int kind, enum ht
      * direction it kept is the one that frame implies.) */
     if (task->top < 2 && task->nframes)
         pop_frame(task);
-    if (ht__task_try_close(task, kind, what))
+    if (ht__nest_try_close(task, kind, what))
         return HT_OK;
 
     /* The innermost frame is of the other kind, or there is none.  Find the
@@ -171,22 +171,22 @@ ht__status ht__task_close_slow(struct ht__task *task, unsigned int kind, enum ht
     task->nframes = (uint16_t)n;
     task->below -= discarded - (top >> 1);
     pop_frame(task);
-    cold = ht__task_cold(task);
-    seq = ht__task_write_begin(task);
+    cold = ht__nest_cold(task);
+    seq = ht__nest_write_begin(task);
     HT_BUMP(task->discarded, discarded);
     if (cold)
         HT_BUMP(cold->imbalances[unclosed], discarded);
-    ht__task_write_end(task, seq);
-    return ht__task_try_close(task, kind, what) ? HT_OK : HT_E_STATE;
+    ht__nest_write_end(task, seq);
+    return ht__nest_try_close(task, kind, what) ? HT_OK : HT_E_STATE;
 }
 
 /* Reads the counters twice, until the two reads agree and no slow path
  * was under way.  Every counter only grows, so two equal reads show that
  * nothing changed in between: the copy is the task's state at that
  * moment.  The fast paths thus need no sequence counter: one store each. */
-static void read_counters(struct ht__task *t, struct ht__task_counters *out)
+static void read_counters(struct ht__nest *t, struct ht__nest_counters *out)
 {
-    struct ht__task_cold *cold;
+    struct ht__nest_cold *cold;
     uint64_t opens, closes;
     int i;
 
@@ -204,10 +204,10 @@ static void read_counters(struct ht__task *t, struct ht__task_counters *out)
     out->native_ns = cold ? HT_LOAD(cold->native_ns) : 0;
 }
 
-void ht__task_snapshot(const struct ht__task *task, struct ht__task_counters *out)
+void ht__nest_snapshot(const struct ht__nest *task, struct ht__nest_counters *out)
 {
-    struct ht__task *t = (struct ht__task *)task;
-    struct ht__task_counters again;
+    struct ht__nest *t = (struct ht__nest *)task;
+    struct ht__nest_counters again;
     unsigned int before, after, spins = 0;
 
     for (;;)
