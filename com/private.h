@@ -61,10 +61,10 @@ struct host_sched
 
 /* Bits of host_task.flags besides the public HT_TASK_* (which include
  * HT_TASK_DELAY_ABORT); never reported. */
-#define HT_TASK__CLAIMED        0x10000   /* Start took it, or it was adopted */
-#define HT_TASK__CANCELLED      0x20000   /* released before Start: its thread exits at once */
-#define HT_TASK__ALERT_PENDING  0x40000   /* Alert came, no alertable wait has consumed it */
-#define HT_TASK__PRIVATE        (HT_TASK__CLAIMED | HT_TASK__CANCELLED | HT_TASK__ALERT_PENDING)
+#define HT__TASK_CLAIMED        0x10000   /* Start took it, or it was adopted */
+#define HT__TASK_CANCELLED      0x20000   /* released before Start: its thread exits at once */
+#define HT__TASK_ALERT_PENDING  0x40000   /* Alert came, no alertable wait has consumed it */
+#define HT__TASK_PRIVATE        (HT__TASK_CLAIMED | HT__TASK_CANCELLED | HT__TASK_ALERT_PENDING)
 
 /* One task, one OS thread.  What the task needs only in some uses lives
  * elsewhere: cooperative mode's state in a host_sched, its start routine
@@ -88,7 +88,7 @@ struct host_task
     struct host_sched *_Atomic sched;
     LIST_ENTRY link;            /* in the registry, under its lock */
     UINT64 id;
-    LONG flags;                 /* HT_TASK_* and HT_TASK__*, changed with Interlocked operations */
+    LONG flags;                 /* HT_TASK_* and HT__TASK_*, changed with Interlocked operations */
     LONG affinity_depth;        /* mirror of the thread's depth, for statistics */
     LCID locale, ui_locale;     /* the last ones the CLR set on this thread */
     HANDLE thread;              /* a real handle, also for adopted threads */
@@ -118,15 +118,15 @@ extern DWORD ht__tls_affinity;
  * the same in two, and trips gcc 12's -Warray-bounds.) */
 #if defined(__x86_64__)
 _Static_assert(offsetof(TEB, TlsSlots) == 0x1480, "TEB layout");
-#define HT_TLS_SLOT_READ(slot, value) \
+#define HT__TLS_SLOT_READ(slot, value) \
         __asm__ volatile ("movq %%gs:0x1480(,%1,8), %0" : "=r"(value) : "r"((ULONG_PTR)(slot)))
-#define HT_TLS_SLOT_WRITE(slot, value) \
+#define HT__TLS_SLOT_WRITE(slot, value) \
         __asm__ volatile ("movq %0, %%gs:0x1480(,%1,8)" : : "r"(value), "r"((ULONG_PTR)(slot)) : "memory")
 #elif defined(__i386__)
 _Static_assert(offsetof(TEB, TlsSlots) == 0xe10, "TEB layout");
-#define HT_TLS_SLOT_READ(slot, value) \
+#define HT__TLS_SLOT_READ(slot, value) \
         __asm__ volatile ("movl %%fs:0xe10(,%1,4), %0" : "=r"(value) : "r"((ULONG_PTR)(slot)))
-#define HT_TLS_SLOT_WRITE(slot, value) \
+#define HT__TLS_SLOT_WRITE(slot, value) \
         __asm__ volatile ("movl %0, %%fs:0xe10(,%1,4)" : : "r"(value), "r"((ULONG_PTR)(slot)) : "memory")
 #endif
 
@@ -135,10 +135,10 @@ static inline void *ht__tls_get(DWORD slot)
     void *value;
     DWORD error;
 
-#ifdef HT_TLS_SLOT_READ
+#ifdef HT__TLS_SLOT_READ
     if (slot < TLS_MINIMUM_AVAILABLE)
     {
-        HT_TLS_SLOT_READ(slot, value);
+        HT__TLS_SLOT_READ(slot, value);
         return value;
     }
 #endif
@@ -150,10 +150,10 @@ static inline void *ht__tls_get(DWORD slot)
 
 static inline void ht__tls_set(DWORD slot, void *value)
 {
-#ifdef HT_TLS_SLOT_WRITE
+#ifdef HT__TLS_SLOT_WRITE
     if (slot < TLS_MINIMUM_AVAILABLE)
     {
-        HT_TLS_SLOT_WRITE(slot, value);
+        HT__TLS_SLOT_WRITE(slot, value);
         return;
     }
 #endif

@@ -24,7 +24,7 @@ struct task_start
 /* Reservations above this are refused as if the address space ran out; no
  * managed thread needs a gigabyte of stack, and a 64-bit process would
  * otherwise grant it. */
-#define HT_MAX_STACK (1u << 30)
+#define HT__MAX_STACK (1u << 30)
 
 DWORD ht__tls_task = TLS_OUT_OF_INDEXES;
 DWORD ht__tls_affinity = TLS_OUT_OF_INDEXES;
@@ -76,7 +76,7 @@ static void task_destroy(struct host_task *task)
     InterlockedDecrement(&live_tasks);
 }
 
-/* Sets bit (HT_TASK__CLAIMED or HT_TASK__CANCELLED) if neither is set
+/* Sets bit (HT__TASK_CLAIMED or HT__TASK_CANCELLED) if neither is set
  * yet: a created task is started or cancelled, once. */
 static BOOL task_claim(struct host_task *task, LONG bit)
 {
@@ -84,7 +84,7 @@ static BOOL task_claim(struct host_task *task, LONG bit)
 
     for (;;)
     {
-        if (old & (HT_TASK__CLAIMED | HT_TASK__CANCELLED))
+        if (old & (HT__TASK_CLAIMED | HT__TASK_CANCELLED))
             return FALSE;
         if ((seen = InterlockedCompareExchange(&task->flags, old | bit, old)) == old)
             return TRUE;
@@ -137,7 +137,7 @@ static ULONG STDMETHODCALLTYPE task_Release(IHostTask *iface)
     if (!refs)
     {
         /* Nobody can Start it any more: let the suspended thread run out. */
-        if (task_claim(task, HT_TASK__CANCELLED))
+        if (task_claim(task, HT__TASK_CANCELLED))
             ResumeThread(task->thread);
         task_drop_hold(task);
         /* Last: DllCanUnloadNow may answer S_OK as soon as this reaches zero. */
@@ -153,7 +153,7 @@ static HRESULT STDMETHODCALLTYPE task_Start(IHostTask *iface)
 
     /* Exactly once, and only for a task CreateTask made (an adopted one
      * is claimed from birth). */
-    if (!task_claim(task, HT_TASK__CLAIMED))
+    if (!task_claim(task, HT__TASK_CLAIMED))
         return HOST_E_INVALIDOPERATION;
 
     /* ResumeThread fails only with (DWORD)-1; the previous suspend count of a
@@ -161,7 +161,7 @@ static HRESULT STDMETHODCALLTYPE task_Start(IHostTask *iface)
     previous = ResumeThread(task->thread);
     if (previous == (DWORD)-1)
     {
-        InterlockedAnd(&task->flags, ~HT_TASK__CLAIMED);
+        InterlockedAnd(&task->flags, ~HT__TASK_CLAIMED);
         return E_FAIL;
     }
     InterlockedOr(&task->flags, HT_TASK_STARTED);
@@ -175,7 +175,7 @@ static HRESULT STDMETHODCALLTYPE task_Alert(IHostTask *iface)
     /* Never blocks: the flag is the alert, the event only wakes a waiter.
      * An alert on a finished task is kept and harmless. */
     InterlockedIncrement64(&task->alerts);
-    InterlockedOr(&task->flags, HT_TASK__ALERT_PENDING);
+    InterlockedOr(&task->flags, HT__TASK_ALERT_PENDING);
     SetEvent(task->alert_event);
     return S_OK;
 }
@@ -293,7 +293,7 @@ static BOOL task_sched_alloc(struct host_task *task)
 
     if (!(sched = HeapAlloc(GetProcessHeap(), 0, sizeof(*sched))))
         return FALSE;
-    if (ht__sched_task_init(&sched->sched) != HT_OK)
+    if (ht__sched_task_init(&sched->sched) != HT__OK)
     {
         HeapFree(GetProcessHeap(), 0, sched);
         return FALSE;
@@ -354,7 +354,7 @@ struct host_task *ht__task_adopt_current(void)
     struct host_task *task;
     DWORD error = GetLastError();
 
-    if ((task = task_alloc(HT_TASK_ADOPTED | HT_TASK_STARTED | HT_TASK__CLAIMED)))
+    if ((task = task_alloc(HT_TASK_ADOPTED | HT_TASK_STARTED | HT__TASK_CLAIMED)))
     {
         /* The pseudo-handle would name whichever thread uses it: Join and
          * SetPriority from another thread need a real one. */
@@ -410,7 +410,7 @@ static DWORD WINAPI task_thread(void *arg)
     /* Bound before the routine runs, so GetCurrentTask finds this task. */
     ht__tls_set(ht__tls_task, task);
     /* Resumed by Start, or by the last Release of a task never started. */
-    if (!(ht__task_flags(task) & HT_TASK__CANCELLED))
+    if (!(ht__task_flags(task) & HT__TASK_CANCELLED))
     {
         /* The routine is managed code (the CLR's thread start): in
          * cooperative mode it runs holding a slot. */
@@ -449,7 +449,7 @@ HRESULT ht__task_create(DWORD stack_size, LPTHREAD_START_ROUTINE start, void *pa
         task_drop_hold(task);
         return E_OUTOFMEMORY;
     }
-    if (stack_size > HT_MAX_STACK
+    if (stack_size > HT__MAX_STACK
             || !(task->thread = CreateThread(NULL, stack_size, task_thread, begin,
                     CREATE_SUSPENDED | STACK_SIZE_PARAM_IS_A_RESERVATION, NULL)))
     {
@@ -468,7 +468,7 @@ HRESULT ht__task_create(DWORD stack_size, LPTHREAD_START_ROUTINE start, void *pa
 
 BOOL ht__task_consume_alert(struct host_task *task)
 {
-    if (!(InterlockedAnd(&task->flags, ~HT_TASK__ALERT_PENDING) & HT_TASK__ALERT_PENDING))
+    if (!(InterlockedAnd(&task->flags, ~HT__TASK_ALERT_PENDING) & HT__TASK_ALERT_PENDING))
         return FALSE;
     InterlockedIncrement64(&task->interrupted_waits);
     return TRUE;
@@ -573,12 +573,12 @@ static void task_raw_stats(struct host_task *task, HT_TASK_STATS *stats)
     stats->taskId = task->id;
     /* Not stored: statistics are read seldom, tasks live long. */
     stats->threadId = GetThreadId(task->thread);
-    stats->flags = (DWORD)(ht__task_flags(task) & ~HT_TASK__PRIVATE);
+    stats->flags = (DWORD)(ht__task_flags(task) & ~HT__TASK_PRIVATE);
     stats->depth = counters.depth;
     stats->maxDepth = counters.max_depth;
-    for (i = 0; i < HT_TRANSITION_KINDS; i++)
+    for (i = 0; i < HT__TRANSITION_KINDS; i++)
         stats->transitions[i] = counters.transitions[i];
-    for (i = 0; i < HT_IMBALANCE_KINDS; i++)
+    for (i = 0; i < HT__IMBALANCE_KINDS; i++)
         stats->imbalances[i] = counters.imbalances[i];
     stats->sleeps = (UINT64)InterlockedCompareExchange64(&task->sleeps, 0, 0);
     stats->alerts = (UINT64)InterlockedCompareExchange64(&task->alerts, 0, 0);
@@ -610,9 +610,9 @@ static void task_stats_locked(struct host_task *task, HT_TASK_STATS *stats)
     task_raw_stats(task, stats);
     if (!base)
         return;
-    for (i = 0; i < HT_TRANSITION_KINDS; i++)
+    for (i = 0; i < HT__TRANSITION_KINDS; i++)
         stats->transitions[i] -= base->transitions[i];
-    for (i = 0; i < HT_IMBALANCE_KINDS; i++)
+    for (i = 0; i < HT__IMBALANCE_KINDS; i++)
         stats->imbalances[i] -= base->imbalances[i];
     stats->sleeps -= base->sleeps;
     stats->alerts -= base->alerts;

@@ -229,13 +229,13 @@ static HRESULT STDMETHODCALLTYPE task_manager_CallNeedsHostHook(IHostTaskManager
  * the slot is beyond the TEB's (the slow paths look again). */
 static inline struct host_task *task_current_fast(void)
 {
-#ifdef HT_TLS_SLOT_READ
+#ifdef HT__TLS_SLOT_READ
     DWORD slot = ht__tls_task;
     void *value;
 
     if (slot >= TLS_MINIMUM_AVAILABLE)
         return NULL;
-    HT_TLS_SLOT_READ(slot, value);
+    HT__TLS_SLOT_READ(slot, value);
     return value;
 #else
     return ht__task_current();
@@ -250,11 +250,11 @@ static __attribute__((noinline)) HRESULT leave_runtime_slow(SIZE_T target)
         return E_OUTOFMEMORY;
     switch (ht__leave_runtime(&task->core, target))
     {
-    case HT_OK:
+    case HT__OK:
         /* Going out to native code, which may block: the slot goes back. */
         ht__task_slot_release(task);
         return S_OK;
-    case HT_E_NOMEM:
+    case HT__E_NOMEM:
         return E_OUTOFMEMORY;
     default:
         return HOST_E_INVALIDOPERATION;
@@ -280,7 +280,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_LeaveRuntime(IHostTaskManager *ifa
     struct host_task *task = task_current_fast();
 
     if (!task || atomic_load_explicit(&ht__profiling, memory_order_relaxed)
-            || !ht__nest_try_open(&task->core, HT_FRAME_OUT, HT_LEAVE))
+            || !ht__nest_try_open(&task->core, HT__FRAME_OUT, HT__LEAVE))
         return leave_runtime_slow(target);
     if (ht__task_holds_slot(task))
         return slot_release(task);
@@ -295,7 +295,7 @@ static __attribute__((noinline)) HRESULT enter_runtime_slow(void)
      * managed code, so only strict mode refuses. */
     if (!task)
         return S_OK;
-    if (ht__enter_runtime(&task->core) == HT_E_STATE)
+    if (ht__enter_runtime(&task->core) == HT__E_STATE)
         return HOST_E_INVALIDOPERATION;
     /* Back into managed code: in cooperative mode, only with a slot. */
     ht__task_slot_acquire(task);
@@ -306,7 +306,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_EnterRuntime(IHostTaskManager *ifa
 {
     struct host_task *task = task_current_fast();
 
-    if (!task || task->core.nprofile || !ht__nest_try_close(&task->core, HT_FRAME_OUT, HT_ENTER))
+    if (!task || task->core.nprofile || !ht__nest_try_close(&task->core, HT__FRAME_OUT, HT__ENTER))
         return enter_runtime_slow();
     if (ht__sched_active() && !ht__task_holds_slot(task))
         return slot_acquire(task);
@@ -320,7 +320,7 @@ static __attribute__((noinline)) HRESULT reverse_leave_runtime_slow(void)
     /* Exactly S_OK: the CLR throws on anything else, even S_FALSE. */
     if (!task)
         return S_OK;
-    if (ht__reverse_leave_runtime(&task->core) == HT_E_STATE)
+    if (ht__reverse_leave_runtime(&task->core) == HT__E_STATE)
         return HOST_E_INVALIDOPERATION;
     /* Back to the native caller. */
     ht__task_slot_release(task);
@@ -331,7 +331,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_ReverseLeaveRuntime(IHostTaskManag
 {
     struct host_task *task = task_current_fast();
 
-    if (!task || task->core.nprofile || !ht__nest_try_close(&task->core, HT_FRAME_IN, HT_REVERSE_LEAVE))
+    if (!task || task->core.nprofile || !ht__nest_try_close(&task->core, HT__FRAME_IN, HT__REVERSE_LEAVE))
         return reverse_leave_runtime_slow();
     if (ht__task_holds_slot(task))
         return slot_release(task);
@@ -346,7 +346,7 @@ static __attribute__((noinline)) HRESULT reverse_enter_runtime_slow(void)
      * let through: the CLR would throw on anything but S_OK. */
     if (!task)
         return S_OK;
-    if (ht__reverse_enter_runtime(&task->core) == HT_E_STATE)
+    if (ht__reverse_enter_runtime(&task->core) == HT__E_STATE)
         return HOST_E_INVALIDOPERATION;
     ht__task_slot_acquire(task);
     return S_OK;
@@ -356,7 +356,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_ReverseEnterRuntime(IHostTaskManag
 {
     struct host_task *task = task_current_fast();
 
-    if (!task || !ht__nest_try_open(&task->core, HT_FRAME_IN, HT_REVERSE_ENTER))
+    if (!task || !ht__nest_try_open(&task->core, HT__FRAME_IN, HT__REVERSE_ENTER))
         return reverse_enter_runtime_slow();
     if (ht__sched_active() && !ht__task_holds_slot(task))
         return slot_acquire(task);
@@ -514,7 +514,7 @@ static HRESULT STDMETHODCALLTYPE config_SetHookPolicy(IHostTaskConfig *iface, BO
         return E_POINTER;
     /* SIZE_T is unsigned long on i686 and size_t unsigned int: the same
      * size and representation, but distinct types to the compiler. */
-    return ht__hook_policy_set(default_needs_hook, (const size_t *)targets, count) == HT_OK
+    return ht__hook_policy_set(default_needs_hook, (const size_t *)targets, count) == HT__OK
             ? S_OK : E_OUTOFMEMORY;
 }
 
@@ -553,7 +553,7 @@ static HRESULT configure_scheduler(UINT slots, UINT quantum_us)
      * seconds, is a mistake rather than a policy. */
     if (slots > 1024 || quantum_us > 10000000)
         return E_INVALIDARG;
-    if (ht__sched_configure(slots, quantum_us, ht__task_runaway_prepare, ht__task_runaway_fire) != HT_OK)
+    if (ht__sched_configure(slots, quantum_us, ht__task_runaway_prepare, ht__task_runaway_fire) != HT__OK)
         return E_OUTOFMEMORY;
     scheduler_slots = slots;
     scheduler_quantum_us = slots ? quantum_us : 0;
@@ -667,9 +667,9 @@ static HRESULT STDMETHODCALLTYPE statistics_GetTargetStats(IHostTaskStatistics *
     *count = 0;
     if (capacity && !stats)
         return E_POINTER;
-    if (!(targets = HeapAlloc(GetProcessHeap(), 0, (HT_TARGET_SLOTS + 1) * sizeof(*targets))))
+    if (!(targets = HeapAlloc(GetProcessHeap(), 0, (HT__TARGET_SLOTS + 1) * sizeof(*targets))))
         return E_OUTOFMEMORY;
-    n = ht__targets_snapshot(targets, HT_TARGET_SLOTS + 1);
+    n = ht__targets_snapshot(targets, HT__TARGET_SLOTS + 1);
     for (i = 0; i < n && i < capacity; i++)
     {
         stats[i].target = targets[i].target;
@@ -709,7 +709,7 @@ static HRESULT STDMETHODCALLTYPE statistics_GetSchedulerStats(IHostTaskStatistic
     stats->forcedYields = s.forced_yields;
     stats->punishments = s.punishments;
     stats->preemptions = s.preemptions;
-    for (i = 0; i < HT_SCHED_HISTOGRAM; i++)
+    for (i = 0; i < HT__SCHED_HISTOGRAM; i++)
         stats->waitHistogram[i] = s.histogram[i];
     return S_OK;
 }

@@ -32,8 +32,8 @@
 
 #define NTASKS 4
 /* Model stacks are capped so that one input costs bounded memory and time:
- * four times the frame limit is enough to reach HT_MAX_FRAMES. */
-#define MODEL_MAX_ENTRIES (4u * HT_MAX_FRAMES)
+ * four times the frame limit is enough to reach HT__MAX_FRAMES. */
+#define MODEL_MAX_ENTRIES (4u * HT__MAX_FRAMES)
 
 /* ---- The platform layer: a clock the input drives ---- */
 
@@ -67,7 +67,7 @@ static void init_targets(void)
         targets[n++] = 0x401000 + i * 0x40;
     for (t = 0x7ff000000000ull; n < NTARGETS; t += 16)
     {
-        size_t slot = ht__hook_hash(t) % HT_TARGET_SLOTS;
+        size_t slot = ht__hook_hash(t) % HT__TARGET_SLOTS;
 
         if (n == 1 + NORMAL_TARGETS)
             home = slot;
@@ -106,7 +106,7 @@ static unsigned long op_number;
 
 struct entry
 {
-    unsigned char kind;      /* HT_FRAME_OUT or HT_FRAME_IN */
+    unsigned char kind;      /* HT__FRAME_OUT or HT__FRAME_IN */
     unsigned char profiled;  /* a LeaveRuntime made while profiling */
     unsigned char target;    /* index into targets[] */
     uint64_t start;
@@ -121,8 +121,8 @@ struct model_task
     uint32_t runs;           /* alternations of kind: what the core calls frames */
     uint32_t profiled;       /* profiled entries on the stack */
     uint64_t max_depth;
-    uint64_t transitions[HT_TRANSITION_KINDS];
-    uint64_t imbalances[HT_IMBALANCE_KINDS];
+    uint64_t transitions[HT__TRANSITION_KINDS];
+    uint64_t imbalances[HT__IMBALANCE_KINDS];
     uint64_t native_ns;
 };
 
@@ -158,10 +158,10 @@ static int model_push(struct model_task *m, unsigned int kind, enum ht__transiti
     int new_run = !m->n || m->stack[m->n - 1].kind != kind;
     struct entry *e;
 
-    if (new_run && m->runs == HT_MAX_FRAMES)
+    if (new_run && m->runs == HT__MAX_FRAMES)
     {
-        m->imbalances[HT_NESTING_LIMIT]++;
-        return HT_E_NOMEM;
+        m->imbalances[HT__NESTING_LIMIT]++;
+        return HT__E_NOMEM;
     }
     if (m->n == m->capacity)
     {
@@ -171,7 +171,7 @@ static int model_push(struct model_task *m, unsigned int kind, enum ht__transiti
     }
     e = &m->stack[m->n++];
     e->kind = kind;
-    e->profiled = what == HT_LEAVE && model_profiling && m->profiled < HT_MAX_FRAMES;
+    e->profiled = what == HT__LEAVE && model_profiling && m->profiled < HT__MAX_FRAMES;
     e->target = (unsigned char)target;
     e->start = fake_now;
     m->profiled += e->profiled;
@@ -180,7 +180,7 @@ static int model_push(struct model_task *m, unsigned int kind, enum ht__transiti
     if (m->n > m->max_depth)
         m->max_depth = m->n;
     m->transitions[what]++;
-    return HT_OK;
+    return HT__OK;
 }
 
 /* Takes the top entry off; returns the time of a profiled LeaveRuntime
@@ -201,20 +201,20 @@ static int64_t model_pop(struct model_task *m)
 
 static int model_close(struct model_task *m, unsigned int kind, enum ht__transition what)
 {
-    enum ht__imbalance unmatched = kind == HT_FRAME_OUT ? HT_UNMATCHED_ENTER : HT_UNMATCHED_REVERSE_LEAVE;
-    enum ht__imbalance unclosed = kind == HT_FRAME_OUT ? HT_UNCLOSED_REVERSE_ENTER : HT_UNCLOSED_LEAVE;
+    enum ht__imbalance unmatched = kind == HT__FRAME_OUT ? HT__UNMATCHED_ENTER : HT__UNMATCHED_REVERSE_LEAVE;
+    enum ht__imbalance unclosed = kind == HT__FRAME_OUT ? HT__UNCLOSED_REVERSE_ENTER : HT__UNCLOSED_LEAVE;
     int64_t elapsed, outermost = -1;
 
     if (!m->open[kind])
     {
         /* Nothing of this kind open: refused (strict) or absorbed. */
         m->imbalances[unmatched]++;
-        return model_strict ? HT_E_STATE : HT_OK;
+        return model_strict ? HT__E_STATE : HT__OK;
     }
     if (m->stack[m->n - 1].kind != kind && model_strict)
     {
         m->imbalances[unclosed]++;
-        return HT_E_STATE;
+        return HT__E_STATE;
     }
     /* Entries of the other kind above ours: their closing calls never came. */
     while (m->stack[m->n - 1].kind != kind)
@@ -229,7 +229,7 @@ static int model_close(struct model_task *m, unsigned int kind, enum ht__transit
     /* The task's time outside the runtime ends with its outermost profiled call. */
     if (outermost >= 0 && !m->profiled)
         m->native_ns += (uint64_t)outermost;
-    return HT_OK;
+    return HT__OK;
 }
 
 static void model_attach(int t)
@@ -264,13 +264,13 @@ static void compare_task(int t)
             task->capacity);
     CHECK(ht__nest_depth(task) == m->n, "task %d: owner's depth %llu, model %zu", t,
             (unsigned long long)ht__nest_depth(task), m->n);
-    CHECK((task->frames == task->inline_frames) == (task->capacity == HT_INLINE_FRAMES),
+    CHECK((task->frames == task->inline_frames) == (task->capacity == HT__INLINE_FRAMES),
             "task %d: frames storage and capacity %u disagree", t, task->capacity);
     CHECK(task->nprofile == m->profiled, "task %d: nprofile %u, model %u", t, task->nprofile, m->profiled);
-    for (i = 0; i < HT_TRANSITION_KINDS; i++)
+    for (i = 0; i < HT__TRANSITION_KINDS; i++)
         CHECK(c.transitions[i] == m->transitions[i], "task %d: transitions[%d] %llu, model %llu", t, i,
                 (unsigned long long)c.transitions[i], (unsigned long long)m->transitions[i]);
-    for (i = 0; i < HT_IMBALANCE_KINDS; i++)
+    for (i = 0; i < HT__IMBALANCE_KINDS; i++)
         CHECK(c.imbalances[i] == m->imbalances[i], "task %d: imbalances[%d] %llu, model %llu", t, i,
                 (unsigned long long)c.imbalances[i], (unsigned long long)m->imbalances[i]);
     CHECK(c.native_ns == m->native_ns, "task %d: native_ns %llu, model %llu", t,
@@ -279,14 +279,14 @@ static void compare_task(int t)
 
 static void compare_targets(void)
 {
-    static struct ht__target_counters out[HT_TARGET_SLOTS + 2];
+    static struct ht__target_counters out[HT__TARGET_SLOTS + 2];
     unsigned char listed[NTARGETS] = {0};
     uint64_t overflow_calls = model_targets[0].calls, overflow_ns = model_targets[0].native_ns;
     size_t n, i;
     int t, overflow_seen = 0;
 
-    n = ht__targets_snapshot(out, HT_TARGET_SLOTS + 2);
-    CHECK(n <= HT_TARGET_SLOTS + 1, "%zu targets", n);
+    n = ht__targets_snapshot(out, HT__TARGET_SLOTS + 2);
+    CHECK(n <= HT__TARGET_SLOTS + 1, "%zu targets", n);
     for (i = 0; i < n; i++)
     {
         CHECK(out[i].calls, "target %#zx listed with no calls", out[i].target);
@@ -368,25 +368,25 @@ static void transition(int t, int which, int target)
         attach(t);
     switch (which)
     {
-    case HT_LEAVE:
+    case HT__LEAVE:
         if (m->n >= MODEL_MAX_ENTRIES)
             return;
         got = ht__leave_runtime(task, targets[target]);
-        expected = model_push(m, HT_FRAME_OUT, HT_LEAVE, target);
+        expected = model_push(m, HT__FRAME_OUT, HT__LEAVE, target);
         break;
-    case HT_REVERSE_ENTER:
+    case HT__REVERSE_ENTER:
         if (m->n >= MODEL_MAX_ENTRIES)
             return;
         got = ht__reverse_enter_runtime(task);
-        expected = model_push(m, HT_FRAME_IN, HT_REVERSE_ENTER, target);
+        expected = model_push(m, HT__FRAME_IN, HT__REVERSE_ENTER, target);
         break;
-    case HT_ENTER:
+    case HT__ENTER:
         got = ht__enter_runtime(task);
-        expected = model_close(m, HT_FRAME_OUT, HT_ENTER);
+        expected = model_close(m, HT__FRAME_OUT, HT__ENTER);
         break;
     default:
         got = ht__reverse_leave_runtime(task);
-        expected = model_close(m, HT_FRAME_IN, HT_REVERSE_LEAVE);
+        expected = model_close(m, HT__FRAME_IN, HT__REVERSE_LEAVE);
         break;
     }
     CHECK(got == expected, "task %d, transition %d: status %d, model %d", t, which, got, expected);
@@ -411,7 +411,7 @@ static void set_policy(struct input *in)
     }
     /* An odd default on purpose: any non-zero value means TRUE. */
     status = ht__hook_policy_set((b & 1) ? (int)b : 0, i ? list : NULL, i);
-    CHECK(status == HT_OK, "ht__hook_policy_set: %d", status);
+    CHECK(status == HT__OK, "ht__hook_policy_set: %d", status);
     policy_set = 1;
     policy_default = b & 1;
     free(list);
@@ -440,9 +440,9 @@ static void burst(int t, struct input *in)
     {
         which = ((mode >> 2) ^ ((mode & 2) ? i : 0)) & 1;
         if (mode & 1)
-            transition(t, which ? HT_REVERSE_LEAVE : HT_ENTER, 0);
+            transition(t, which ? HT__REVERSE_LEAVE : HT__ENTER, 0);
         else
-            transition(t, which ? HT_REVERSE_ENTER : HT_LEAVE, (int)((mode >> 3) % NTARGETS));
+            transition(t, which ? HT__REVERSE_ENTER : HT__LEAVE, (int)((mode >> 3) % NTARGETS));
     }
 }
 
@@ -462,7 +462,7 @@ static void reset_globals(void)
         targets_dirty = 0;
     }
     fake_now = 1000;
-    burst_budget = 4 * HT_MAX_FRAMES;
+    burst_budget = 4 * HT__MAX_FRAMES;
     for (t = 0; t < NTASKS; t++)
         models[t].attached = 0;
 }
@@ -488,16 +488,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         {
         case 0: case 1: case 2: case 3: case 4:
             if (next(&in, &v))
-                transition(t, HT_LEAVE, (int)(v % NTARGETS));
+                transition(t, HT__LEAVE, (int)(v % NTARGETS));
             break;
         case 5: case 6: case 7: case 8:
-            transition(t, HT_ENTER, 0);
+            transition(t, HT__ENTER, 0);
             break;
         case 9: case 10: case 11: case 12:
-            transition(t, HT_REVERSE_ENTER, 0);
+            transition(t, HT__REVERSE_ENTER, 0);
             break;
         case 13: case 14: case 15: case 16:
-            transition(t, HT_REVERSE_LEAVE, 0);
+            transition(t, HT__REVERSE_LEAVE, 0);
             break;
         case 17:
             model_strict = !model_strict;
@@ -551,10 +551,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             break;
         case 29:
-            transition(t, HT_LEAVE, 0);
+            transition(t, HT__LEAVE, 0);
             break;
         default:
-            transition(t, op == 30 ? HT_ENTER : HT_REVERSE_LEAVE, 0);
+            transition(t, op == 30 ? HT__ENTER : HT__REVERSE_LEAVE, 0);
             break;
         }
         for (t = 0; t < NTASKS; t++)

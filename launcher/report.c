@@ -9,7 +9,7 @@
 #include <string.h>
 
 #define MAX_TASKS 1024
-/* The host's target table (HT_TARGET_SLOTS in src/core.h) and its
+/* The host's target table (HT__TARGET_SLOTS in src/core.h) and its
  * overflow bucket, target 0. */
 #define HT_TARGET_SLOTS_REPORTED 4097
 

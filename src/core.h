@@ -22,51 +22,51 @@ extern "C" {
 /* Results of core operations; the COM layer maps them to HRESULTs. */
 typedef enum ht__status
 {
-    HT_OK = 0,
-    HT_E_STATE,   /* refused: wrong state (strict mode, unbalanced call) */
-    HT_E_NOMEM    /* refused: the nesting could not grow */
+    HT__OK = 0,
+    HT__E_STATE,   /* refused: wrong state (strict mode, unbalanced call) */
+    HT__E_NOMEM    /* refused: the nesting could not grow */
 } ht__status;
 
 /* The four transitions, in the order the counters keep them. */
 enum ht__transition
 {
-    HT_LEAVE,           /* LeaveRuntime: managed code calls out to native */
-    HT_ENTER,           /* EnterRuntime: the native call returned */
-    HT_REVERSE_ENTER,   /* ReverseEnterRuntime: native code calls into managed */
-    HT_REVERSE_LEAVE,   /* ReverseLeaveRuntime: back to the native caller */
-    HT_TRANSITION_KINDS
+    HT__LEAVE,           /* LeaveRuntime: managed code calls out to native */
+    HT__ENTER,           /* EnterRuntime: the native call returned */
+    HT__REVERSE_ENTER,   /* ReverseEnterRuntime: native code calls into managed */
+    HT__REVERSE_LEAVE,   /* ReverseLeaveRuntime: back to the native caller */
+    HT__TRANSITION_KINDS
 };
 
 /* Imbalances the default (lenient) mode absorbs and counts. */
 enum ht__imbalance
 {
-    HT_UNMATCHED_ENTER,          /* EnterRuntime with no LeaveRuntime open at all */
-    HT_UNMATCHED_REVERSE_LEAVE,  /* ReverseLeaveRuntime with no ReverseEnterRuntime open */
-    HT_UNCLOSED_LEAVE,           /* LeaveRuntime frames a ReverseLeaveRuntime had to discard */
-    HT_UNCLOSED_REVERSE_ENTER,   /* ReverseEnterRuntime frames an EnterRuntime had to discard */
-    HT_NESTING_LIMIT,            /* an opening call refused at HT_MAX_FRAMES */
-    HT_IMBALANCE_KINDS
+    HT__UNMATCHED_ENTER,          /* EnterRuntime with no LeaveRuntime open at all */
+    HT__UNMATCHED_REVERSE_LEAVE,  /* ReverseLeaveRuntime with no ReverseEnterRuntime open */
+    HT__UNCLOSED_LEAVE,           /* LeaveRuntime frames a ReverseLeaveRuntime had to discard */
+    HT__UNCLOSED_REVERSE_ENTER,   /* ReverseEnterRuntime frames an EnterRuntime had to discard */
+    HT__NESTING_LIMIT,            /* an opening call refused at HT__MAX_FRAMES */
+    HT__IMBALANCE_KINDS
 };
 
 /* A frame is a run of opening calls of one kind, run-length encoded as
  * count << 1 | kind, so that a stream of unmatched calls of one kind costs
  * one frame, not one per call.  Only alternating nesting (P/Invoke, callback,
  * P/Invoke, ...) takes new frames, and a real thread runs out of stack long
- * before it could nest HT_MAX_FRAMES times.
+ * before it could nest HT__MAX_FRAMES times.
  *
  * The innermost frame lives in the task itself (top), the ones under it in
  * an array that alternates kinds.  A stream of P/Invokes then only ever
  * touches top, also inside a callback.  A top whose count is 0 stands for
  * no frame: the innermost open frame is then the array's last, or there is
  * none.  Its kind keeps which way the last transition went: into managed
- * code (HT_FRAME_OUT, after an EnterRuntime) or out to native code
- * (HT_FRAME_IN, after a ReverseLeaveRuntime, and the state of a new task). */
-#define HT_FRAME_OUT 0u   /* opened by LeaveRuntime, closed by EnterRuntime */
-#define HT_FRAME_IN 1u    /* opened by ReverseEnterRuntime, closed by ReverseLeaveRuntime */
-#define HT_INLINE_FRAMES 2
-#define HT_MAX_FRAMES 65536u   /* runs, top included: the array holds one fewer */
-#define HT_FRAME_MAX_COUNT 0x7fffffffu
-#define HT_FRAME_FULL (HT_FRAME_MAX_COUNT << 1)   /* a top at or above it has a full run */
+ * code (HT__FRAME_OUT, after an EnterRuntime) or out to native code
+ * (HT__FRAME_IN, after a ReverseLeaveRuntime, and the state of a new task). */
+#define HT__FRAME_OUT 0u   /* opened by LeaveRuntime, closed by EnterRuntime */
+#define HT__FRAME_IN 1u    /* opened by ReverseEnterRuntime, closed by ReverseLeaveRuntime */
+#define HT__INLINE_FRAMES 2
+#define HT__MAX_FRAMES 65536u   /* runs, top included: the array holds one fewer */
+#define HT__FRAME_MAX_COUNT 0x7fffffffu
+#define HT__FRAME_FULL (HT__FRAME_MAX_COUNT << 1)   /* a top at or above it has a full run */
 
 /* Global switches.  ht__strict is read on the imbalanced (slow) paths
  * only; ht__profiling by every LeaveRuntime (a read of a line nobody writes
@@ -86,7 +86,7 @@ struct ht__profile_frame
  * Allocated by the owner on first use and kept until ht__nest_destroy(). */
 struct ht__nest_cold
 {
-    atomic_uint_fast64_t imbalances[HT_IMBALANCE_KINDS];
+    atomic_uint_fast64_t imbalances[HT__IMBALANCE_KINDS];
     /* Wall time from each outermost LeaveRuntime to its EnterRuntime
      * (callbacks inside included), measured while profiling is on. */
     atomic_uint_fast64_t native_ns;
@@ -110,10 +110,10 @@ struct ht__nest
      * compile to plain moves.  The depth is not stored: a snapshot derives
      * it as opens - closes - discarded. */
     atomic_uint_fast64_t max_depth;
-    atomic_uint_fast64_t transitions[HT_TRANSITION_KINDS];
+    atomic_uint_fast64_t transitions[HT__TRANSITION_KINDS];
     atomic_uint_fast64_t discarded;     /* frames closed by a lenient close of an outer one */
     uint32_t *frames;
-    uint32_t inline_frames[HT_INLINE_FRAMES];
+    uint32_t inline_frames[HT__INLINE_FRAMES];
     /* Published by the owner with a release store; snapshots load it. */
     _Atomic(struct ht__nest_cold *) cold;
 };
@@ -123,8 +123,8 @@ struct ht__nest_counters
 {
     uint64_t depth;
     uint64_t max_depth;
-    uint64_t transitions[HT_TRANSITION_KINDS];
-    uint64_t imbalances[HT_IMBALANCE_KINDS];
+    uint64_t transitions[HT__TRANSITION_KINDS];
+    uint64_t imbalances[HT__IMBALANCE_KINDS];
     uint64_t native_ns;
 };
 
@@ -150,7 +150,7 @@ struct ht__target_counters
     uint64_t calls;
     uint64_t native_ns;
 };
-#define HT_TARGET_SLOTS 4096
+#define HT__TARGET_SLOTS 4096
 /* Copies up to capacity targets that have calls; returns how many have. */
 size_t ht__targets_snapshot(struct ht__target_counters *out, size_t capacity);
 void ht__targets_reset(void);
@@ -160,10 +160,10 @@ void ht__target_record(size_t target, uint64_t native_ns);
 void ht__platform_yield(void);        /* give up the processor briefly */
 uint64_t ht__platform_now_ns(void);   /* a monotonic clock */
 
-#define HT_LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
-#define HT_STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
+#define HT__LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+#define HT__STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
 /* Single writer, so no read-modify-write instruction is needed. */
-#define HT_BUMP(x, n) HT_STORE(x, HT_LOAD(x) + (n))
+#define HT__BUMP(x, n) HT__STORE(x, HT__LOAD(x) + (n))
 
 /* A slow path's update of several counters.  The owner is the only
  * writer of seq: begin returns the odd value it stored, end stores the
@@ -182,7 +182,7 @@ static inline void ht__nest_write_end(struct ht__nest *task, unsigned int seq)
     atomic_store_explicit(&task->seq, seq + 1, memory_order_release);
 }
 
-/* Open frames (runs of one kind): what HT_MAX_FRAMES limits. */
+/* Open frames (runs of one kind): what HT__MAX_FRAMES limits. */
 static inline uint32_t ht__nest_runs(const struct ht__nest *task)
 {
     return task->nframes + (task->top >= 2);
@@ -209,7 +209,7 @@ static inline int ht__nest_inside(const struct ht__nest *task)
 static inline void ht__nest_set_inside(struct ht__nest *task, int inside)
 {
     if (task->top < 2 && !task->nframes)
-        task->top = inside ? HT_FRAME_OUT : HT_FRAME_IN;
+        task->top = inside ? HT__FRAME_OUT : HT__FRAME_IN;
 }
 
 /* The fast half of ht__nest_open: 1 when the frame is open, 0 when only
@@ -220,22 +220,22 @@ static inline int ht__nest_try_open(struct ht__nest *task, unsigned int kind, en
     uint32_t top = task->top;
     uint64_t depth;
 
-    if ((top & 1u) != kind || top >= HT_FRAME_FULL)
+    if ((top & 1u) != kind || top >= HT__FRAME_FULL)
         return 0;
     task->top = top + 2;
     depth = task->below + (top >> 1) + 1;
-    if (depth > HT_LOAD(task->max_depth))
-        HT_STORE(task->max_depth, depth);
+    if (depth > HT__LOAD(task->max_depth))
+        HT__STORE(task->max_depth, depth);
     /* Release: a snapshot that sees this call sees its max_depth. */
-    atomic_store_explicit(&task->transitions[what], HT_LOAD(task->transitions[what]) + 1, memory_order_release);
+    atomic_store_explicit(&task->transitions[what], HT__LOAD(task->transitions[what]) + 1, memory_order_release);
     return 1;
 }
 
-/* Opens a frame: LeaveRuntime (HT_FRAME_OUT) or ReverseEnterRuntime (HT_FRAME_IN). */
+/* Opens a frame: LeaveRuntime (HT__FRAME_OUT) or ReverseEnterRuntime (HT__FRAME_IN). */
 static inline ht__status ht__nest_open(struct ht__nest *task, unsigned int kind,
         enum ht__transition what)
 {
-    return ht__nest_try_open(task, kind, what) ? HT_OK : ht__nest_open_slow(task, kind, what);
+    return ht__nest_try_open(task, kind, what) ? HT__OK : ht__nest_open_slow(task, kind, what);
 }
 
 /* The fast half of ht__nest_close: 1 when the innermost frame was of this
@@ -248,29 +248,29 @@ static inline int ht__nest_try_close(struct ht__nest *task, unsigned int kind, e
     if ((top & 1u) != kind || top < 2)
         return 0;
     task->top = top - 2;
-    atomic_store_explicit(&task->transitions[what], HT_LOAD(task->transitions[what]) + 1, memory_order_release);
+    atomic_store_explicit(&task->transitions[what], HT__LOAD(task->transitions[what]) + 1, memory_order_release);
     return 1;
 }
 
-/* Closes the innermost frame: EnterRuntime (HT_FRAME_OUT) or ReverseLeaveRuntime (HT_FRAME_IN). */
+/* Closes the innermost frame: EnterRuntime (HT__FRAME_OUT) or ReverseLeaveRuntime (HT__FRAME_IN). */
 static inline ht__status ht__nest_close(struct ht__nest *task, unsigned int kind,
         enum ht__transition what)
 {
-    return ht__nest_try_close(task, kind, what) ? HT_OK : ht__nest_close_slow(task, kind, what);
+    return ht__nest_try_close(task, kind, what) ? HT__OK : ht__nest_close_slow(task, kind, what);
 }
 
 static inline ht__status ht__leave_runtime(struct ht__nest *task, size_t target)
 {
-    ht__status status = ht__nest_open(task, HT_FRAME_OUT, HT_LEAVE);
+    ht__status status = ht__nest_open(task, HT__FRAME_OUT, HT__LEAVE);
 
-    if (status == HT_OK && atomic_load_explicit(&ht__profiling, memory_order_relaxed))
+    if (status == HT__OK && atomic_load_explicit(&ht__profiling, memory_order_relaxed))
         ht__profile_open(task, target);
     return status;
 }
 
 static inline ht__status ht__enter_runtime(struct ht__nest *task)
 {
-    ht__status status = ht__nest_close(task, HT_FRAME_OUT, HT_ENTER);
+    ht__status status = ht__nest_close(task, HT__FRAME_OUT, HT__ENTER);
 
     if (task->nprofile)
         ht__profile_close(task);
@@ -279,12 +279,12 @@ static inline ht__status ht__enter_runtime(struct ht__nest *task)
 
 static inline ht__status ht__reverse_enter_runtime(struct ht__nest *task)
 {
-    return ht__nest_open(task, HT_FRAME_IN, HT_REVERSE_ENTER);
+    return ht__nest_open(task, HT__FRAME_IN, HT__REVERSE_ENTER);
 }
 
 static inline ht__status ht__reverse_leave_runtime(struct ht__nest *task)
 {
-    ht__status status = ht__nest_close(task, HT_FRAME_IN, HT_REVERSE_LEAVE);
+    ht__status status = ht__nest_close(task, HT__FRAME_IN, HT__REVERSE_LEAVE);
 
     /* It may have discarded LeaveRuntime frames a lost EnterRuntime left. */
     if (task->nprofile)

@@ -16,10 +16,10 @@ ht__status ht__hook_policy_set(int default_needs_hook, const size_t *targets, si
         /* At most half full, so that probes stay short. */
         for (slots = 4; slots < count * 2; slots *= 2)
             if (slots > ((size_t)-1 >> 2) / sizeof(size_t))
-                return HT_E_NOMEM;
+                return HT__E_NOMEM;
     }
     if (!(policy = calloc(1, sizeof(*policy) + slots * sizeof(size_t))))
-        return HT_E_NOMEM;
+        return HT__E_NOMEM;
     policy->default_needs_hook = !!default_needs_hook;
     policy->mask = slots ? slots - 1 : 0;
     for (i = 0; i < count; i++)
@@ -47,7 +47,7 @@ ht__status ht__hook_policy_set(int default_needs_hook, const size_t *targets, si
                 memory_order_release, memory_order_relaxed))
             ;
     }
-    return HT_OK;
+    return HT__OK;
 }
 
 void ht__hook_policy_clear(void)

@@ -15,9 +15,9 @@ void ht__nest_init(struct ht__nest *task)
     atomic_init(&task->seq, 0);
     atomic_init(&task->cold, NULL);
     /* A new task is outside the runtime until it comes in. */
-    task->top = HT_FRAME_IN;
+    task->top = HT__FRAME_IN;
     task->frames = task->inline_frames;
-    task->capacity = HT_INLINE_FRAMES;
+    task->capacity = HT__INLINE_FRAMES;
 }
 
 void ht__nest_destroy(struct ht__nest *task)
@@ -34,9 +34,9 @@ void ht__nest_destroy(struct ht__nest *task)
     if (task->frames != task->inline_frames)
         free(task->frames);
     task->frames = task->inline_frames;
-    task->capacity = HT_INLINE_FRAMES;
+    task->capacity = HT__INLINE_FRAMES;
     task->nframes = 0;
-    task->top = HT_FRAME_IN;
+    task->top = HT__FRAME_IN;
 }
 
 struct ht__nest_cold *ht__nest_cold(struct ht__nest *task)
@@ -58,7 +58,7 @@ static void count_imbalance(struct ht__nest *task, enum ht__imbalance what, uint
     if (!cold)
         return;
     seq = ht__nest_write_begin(task);
-    HT_BUMP(cold->imbalances[what], n);
+    HT__BUMP(cold->imbalances[what], n);
     ht__nest_write_end(task, seq);
 }
 
@@ -78,7 +78,7 @@ ht__status ht__nest_open_slow(struct ht__nest *task, unsigned int kind, enum ht_
     {
         /* An empty top of the other kind: the run under it continues if it
          * is ours and not full, else a new one starts. */
-        if (n && (task->frames[n - 1] & 1u) == kind && task->frames[n - 1] < HT_FRAME_FULL)
+        if (n && (task->frames[n - 1] & 1u) == kind && task->frames[n - 1] < HT__FRAME_FULL)
             pop_frame(task);
         else
             task->top = kind;
@@ -87,17 +87,17 @@ ht__status ht__nest_open_slow(struct ht__nest *task, unsigned int kind, enum ht_
     {
         /* The innermost frame is of the other kind, or its run is full:
          * it goes under, into the array, and a new run starts. */
-        if (n >= HT_MAX_FRAMES - 1)
+        if (n >= HT__MAX_FRAMES - 1)
         {
-            /* Refuse rather than grow without bound: see HT_MAX_FRAMES. */
-            count_imbalance(task, HT_NESTING_LIMIT, 1);
-            return HT_E_NOMEM;
+            /* Refuse rather than grow without bound: see HT__MAX_FRAMES. */
+            count_imbalance(task, HT__NESTING_LIMIT, 1);
+            return HT__E_NOMEM;
         }
         if (n == task->capacity)
         {
             capacity = task->capacity * 4;
-            if (capacity > HT_MAX_FRAMES - 1)
-                capacity = HT_MAX_FRAMES - 1;
+            if (capacity > HT__MAX_FRAMES - 1)
+                capacity = HT__MAX_FRAMES - 1;
             if (task->frames == task->inline_frames)
             {
                 if ((frames = malloc(capacity * sizeof(*frames))))
@@ -107,8 +107,8 @@ ht__status ht__nest_open_slow(struct ht__nest *task, unsigned int kind, enum ht_
                 frames = realloc(task->frames, capacity * sizeof(*frames));
             if (!frames)
             {
-                count_imbalance(task, HT_NESTING_LIMIT, 1);
-                return HT_E_NOMEM;
+                count_imbalance(task, HT__NESTING_LIMIT, 1);
+                return HT__E_NOMEM;
             }
             task->frames = frames;
             task->capacity = (uint16_t)capacity;
@@ -119,7 +119,7 @@ ht__status ht__nest_open_slow(struct ht__nest *task, unsigned int kind, enum ht_
         task->top = kind;
     }
     /* A run of our kind on top, with room: the fast path opens it. */
-    return ht__nest_try_open(task, kind, what) ? HT_OK : HT_E_STATE;
+    return ht__nest_try_open(task, kind, what) ? HT__OK : HT__E_STATE;
 }
 
 ht__status ht__nest_close_slow(struct ht__nest *task, unsigned int kind, enum ht__transition what)
@@ -128,15 +128,15 @@ ht__status ht__nest_close_slow(struct ht__nest *task, unsigned int kind, enum ht
     uint64_t discarded;
     struct ht__nest_cold *cold;
     unsigned int seq;
-    enum ht__imbalance unmatched = kind == HT_FRAME_OUT ? HT_UNMATCHED_ENTER : HT_UNMATCHED_REVERSE_LEAVE;
-    enum ht__imbalance unclosed = kind == HT_FRAME_OUT ? HT_UNCLOSED_REVERSE_ENTER : HT_UNCLOSED_LEAVE;
+    enum ht__imbalance unmatched = kind == HT__FRAME_OUT ? HT__UNMATCHED_ENTER : HT__UNMATCHED_REVERSE_LEAVE;
+    enum ht__imbalance unclosed = kind == HT__FRAME_OUT ? HT__UNCLOSED_REVERSE_ENTER : HT__UNCLOSED_LEAVE;
 
     /* An empty top stands for nothing: look at the frame under it.  (The
      * direction it kept is the one that frame implies.) */
     if (task->top < 2 && task->nframes)
         pop_frame(task);
     if (ht__nest_try_close(task, kind, what))
-        return HT_OK;
+        return HT__OK;
 
     /* The innermost frame is of the other kind, or there is none.  Find the
      * innermost frame this call can close, in the array. */
@@ -150,7 +150,7 @@ ht__status ht__nest_close_slow(struct ht__nest *task, unsigned int kind, enum ht
     {
         /* Strict mode refuses and changes nothing but the diagnostic. */
         count_imbalance(task, i ? unclosed : unmatched, 1);
-        return HT_E_STATE;
+        return HT__E_STATE;
     }
     if (!i)
     {
@@ -159,7 +159,7 @@ ht__status ht__nest_close_slow(struct ht__nest *task, unsigned int kind, enum ht
          * thread went. */
         if (top < 2)
             task->top = kind;
-        return HT_OK;
+        return HT__OK;
     }
 
     /* A frame of our kind lies under frames of the other kind: the calls that
@@ -173,11 +173,11 @@ ht__status ht__nest_close_slow(struct ht__nest *task, unsigned int kind, enum ht
     pop_frame(task);
     cold = ht__nest_cold(task);
     seq = ht__nest_write_begin(task);
-    HT_BUMP(task->discarded, discarded);
+    HT__BUMP(task->discarded, discarded);
     if (cold)
-        HT_BUMP(cold->imbalances[unclosed], discarded);
+        HT__BUMP(cold->imbalances[unclosed], discarded);
     ht__nest_write_end(task, seq);
-    return ht__nest_try_close(task, kind, what) ? HT_OK : HT_E_STATE;
+    return ht__nest_try_close(task, kind, what) ? HT__OK : HT__E_STATE;
 }
 
 /* Reads the counters twice, until the two reads agree and no slow path
@@ -192,16 +192,16 @@ static void read_counters(struct ht__nest *t, struct ht__nest_counters *out)
 
     /* The transitions first, with acquire: max_depth is then at least the
      * depth they imply. */
-    for (i = 0; i < HT_TRANSITION_KINDS; i++)
+    for (i = 0; i < HT__TRANSITION_KINDS; i++)
         out->transitions[i] = atomic_load_explicit(&t->transitions[i], memory_order_acquire);
-    out->max_depth = HT_LOAD(t->max_depth);
-    opens = out->transitions[HT_LEAVE] + out->transitions[HT_REVERSE_ENTER];
-    closes = out->transitions[HT_ENTER] + out->transitions[HT_REVERSE_LEAVE] + HT_LOAD(t->discarded);
+    out->max_depth = HT__LOAD(t->max_depth);
+    opens = out->transitions[HT__LEAVE] + out->transitions[HT__REVERSE_ENTER];
+    closes = out->transitions[HT__ENTER] + out->transitions[HT__REVERSE_LEAVE] + HT__LOAD(t->discarded);
     out->depth = opens - closes;
     cold = atomic_load_explicit(&t->cold, memory_order_acquire);
-    for (i = 0; i < HT_IMBALANCE_KINDS; i++)
-        out->imbalances[i] = cold ? HT_LOAD(cold->imbalances[i]) : 0;
-    out->native_ns = cold ? HT_LOAD(cold->native_ns) : 0;
+    for (i = 0; i < HT__IMBALANCE_KINDS; i++)
+        out->imbalances[i] = cold ? HT__LOAD(cold->imbalances[i]) : 0;
+    out->native_ns = cold ? HT__LOAD(cold->native_ns) : 0;
 }
 
 void ht__nest_snapshot(const struct ht__nest *task, struct ht__nest_counters *out)

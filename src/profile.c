@@ -21,7 +21,7 @@ struct target_slot
     atomic_uint_fast64_t native_ns;
 };
 
-static struct target_slot slots[HT_TARGET_SLOTS];
+static struct target_slot slots[HT__TARGET_SLOTS];
 static struct target_slot overflow;
 
 void ht__target_record(size_t target, uint64_t native_ns)
@@ -31,7 +31,7 @@ void ht__target_record(size_t target, uint64_t native_ns)
 
     if (target)
     {
-        for (i = ht__hook_hash(target) % HT_TARGET_SLOTS, n = 0; n < MAX_PROBES; n++, i = (i + 1) % HT_TARGET_SLOTS)
+        for (i = ht__hook_hash(target) % HT__TARGET_SLOTS, n = 0; n < MAX_PROBES; n++, i = (i + 1) % HT__TARGET_SLOTS)
         {
             key = atomic_load_explicit(&slots[i].target, memory_order_acquire);
             if (!key)
@@ -59,9 +59,9 @@ size_t ht__targets_snapshot(struct ht__target_counters *out, size_t capacity)
     struct ht__target_counters c;
     size_t i, n = 0;
 
-    for (i = 0; i <= HT_TARGET_SLOTS; i++)
+    for (i = 0; i <= HT__TARGET_SLOTS; i++)
     {
-        struct target_slot *slot = i < HT_TARGET_SLOTS ? &slots[i] : &overflow;
+        struct target_slot *slot = i < HT__TARGET_SLOTS ? &slots[i] : &overflow;
 
         c.target = atomic_load_explicit(&slot->target, memory_order_acquire);
         if (!c.target && slot != &overflow)
@@ -81,7 +81,7 @@ void ht__targets_reset(void)
 {
     size_t i;
 
-    for (i = 0; i < HT_TARGET_SLOTS; i++)
+    for (i = 0; i < HT__TARGET_SLOTS; i++)
     {
         atomic_store_explicit(&slots[i].calls, 0, memory_order_relaxed);
         atomic_store_explicit(&slots[i].native_ns, 0, memory_order_relaxed);
@@ -101,7 +101,7 @@ void ht__profile_open(struct ht__nest *task, size_t target)
         return;
     if (task->nprofile == cold->profile_capacity)
     {
-        if (cold->profile_capacity >= HT_MAX_FRAMES)
+        if (cold->profile_capacity >= HT__MAX_FRAMES)
             return;
         capacity = cold->profile_capacity ? cold->profile_capacity * 2 : 8;
         if (!(frames = realloc(cold->profile, capacity * sizeof(*frames))))
@@ -135,7 +135,7 @@ void ht__profile_close(struct ht__nest *task)
         if (!task->nprofile)
         {
             seq = ht__nest_write_begin(task);
-            HT_BUMP(cold->native_ns, elapsed);
+            HT__BUMP(cold->native_ns, elapsed);
             ht__nest_write_end(task, seq);
         }
     }

@@ -51,7 +51,7 @@ ht__status ht__sched_configure(uint32_t slots, uint32_t quantum_us, ht__sched_ru
         {
             if (s)
                 free_scheduler(s);
-            return HT_E_NOMEM;
+            return HT__E_NOMEM;
         }
         s->slots = slots;
         s->quantum_ns = (uint64_t)(quantum_us ? quantum_us : 1) * 1000u;
@@ -62,7 +62,7 @@ ht__status ht__sched_configure(uint32_t slots, uint32_t quantum_us, ht__sched_ru
     }
 
     if (!(old = atomic_exchange_explicit(&ht__scheduler_current, s, memory_order_acq_rel)))
-        return HT_OK;
+        return HT__OK;
     /* Disband the old one: its waiters go on without a slot; its holders
      * return their slots to it as usual. */
     ht__platform_mutex_lock(old->lock);
@@ -74,7 +74,7 @@ ht__status ht__sched_configure(uint32_t slots, uint32_t quantum_us, ht__sched_ru
     while (!atomic_compare_exchange_weak_explicit(&retired, &old->retired, old,
             memory_order_release, memory_order_relaxed))
         ;
-    return HT_OK;
+    return HT__OK;
 }
 
 void ht__sched_shutdown(void)
@@ -124,8 +124,8 @@ ht__status ht__sched_task_init(struct ht__sched_task *task)
 {
     memset(task, 0, sizeof(*task));
     if (!(task->event = ht__platform_event_create()))
-        return HT_E_NOMEM;
-    return HT_OK;
+        return HT__E_NOMEM;
+    return HT__OK;
 }
 
 void ht__sched_task_destroy(struct ht__sched_task *task)
@@ -220,7 +220,7 @@ static void record_wait(struct ht__scheduler *s, struct ht__sched_task *task, ui
 {
     unsigned int bucket = 0;
 
-    while (bucket < HT_SCHED_HISTOGRAM - 1 && waited >> (bucket + 1))
+    while (bucket < HT__SCHED_HISTOGRAM - 1 && waited >> (bucket + 1))
         bucket++;
     s->stats.waits++;
     s->stats.wait_ns += waited;
@@ -295,7 +295,7 @@ void ht__sched_acquire(struct ht__sched_task *task)
         for (i = 0; i < n; i++)
             s->fire(tokens[i]);
         if (!freed)
-            ht__platform_event_wait(task->event, head ? quantum_ms : HT_WAIT_FOREVER);
+            ht__platform_event_wait(task->event, head ? quantum_ms : HT__WAIT_FOREVER);
         ht__platform_mutex_lock(s->lock);
     }
     record_wait(s, task, ht__platform_now_ns() - start);

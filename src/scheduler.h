@@ -30,7 +30,7 @@
 extern "C" {
 #endif
 
-#define HT_SCHED_HISTOGRAM 40   /* slot waits by power of two of nanoseconds */
+#define HT__SCHED_HISTOGRAM 40   /* slot waits by power of two of nanoseconds */
 
 struct ht__scheduler;
 
@@ -66,7 +66,7 @@ struct ht__sched_stats
     uint64_t max_wait_ns;
     uint64_t forced_yields;
     uint64_t punishments;
-    uint64_t histogram[HT_SCHED_HISTOGRAM];
+    uint64_t histogram[HT__SCHED_HISTOGRAM];
     uint64_t preemptions;
 };
 
@@ -123,9 +123,9 @@ void ht__platform_mutex_unlock(struct ht__mutex *mutex);
 void *ht__platform_event_create(void);     /* auto-reset, unsignaled */
 void ht__platform_event_destroy(void *event);
 void ht__platform_event_set(void *event);
-/* 1 when signaled, 0 when timeout_ms ran out (HT_WAIT_FOREVER: never). */
+/* 1 when signaled, 0 when timeout_ms ran out (HT__WAIT_FOREVER: never). */
 int ht__platform_event_wait(void *event, uint32_t timeout_ms);
-#define HT_WAIT_FOREVER 0xffffffffu
+#define HT__WAIT_FOREVER 0xffffffffu
 
 #ifdef __cplusplus
 }

@@ -200,13 +200,13 @@ static void run_threads(thread_fn fn)
 
 static uint64_t opens(const struct ht__nest_counters *c)
 {
-    return c->transitions[HT_LEAVE] + c->transitions[HT_REVERSE_ENTER];
+    return c->transitions[HT__LEAVE] + c->transitions[HT__REVERSE_ENTER];
 }
 
 static uint64_t closes(const struct ht__nest_counters *c)
 {
-    return c->transitions[HT_ENTER] + c->transitions[HT_REVERSE_LEAVE]
-            + c->imbalances[HT_UNCLOSED_LEAVE] + c->imbalances[HT_UNCLOSED_REVERSE_ENTER];
+    return c->transitions[HT__ENTER] + c->transitions[HT__REVERSE_LEAVE]
+            + c->imbalances[HT__UNCLOSED_LEAVE] + c->imbalances[HT__UNCLOSED_REVERSE_ENTER];
 }
 
 /* Every write section of the core keeps depth = opens - closes, where
@@ -225,7 +225,7 @@ static void check_counters(const struct ht__nest_counters *c, int exact, const c
     else
         CHECK(c->depth + closes(c) >= opens(c), "%s: depth %llu, opens %llu, closes %llu", who,
                 (unsigned long long)c->depth, (unsigned long long)opens(c), (unsigned long long)closes(c));
-    CHECK(c->imbalances[HT_NESTING_LIMIT] == 0, "%s: nesting limit hit", who);
+    CHECK(c->imbalances[HT__NESTING_LIMIT] == 0, "%s: nesting limit hit", who);
 }
 
 /* Later snapshots of one task never go back. */
@@ -235,9 +235,9 @@ static void check_monotonic(const struct ht__nest_counters *before, const struct
 
     CHECK(after->max_depth >= before->max_depth, "max_depth went back");
     CHECK(after->native_ns >= before->native_ns, "native_ns went back");
-    for (i = 0; i < HT_TRANSITION_KINDS; i++)
+    for (i = 0; i < HT__TRANSITION_KINDS; i++)
         CHECK(after->transitions[i] >= before->transitions[i], "transitions[%d] went back", i);
-    for (i = 0; i < HT_IMBALANCE_KINDS; i++)
+    for (i = 0; i < HT__IMBALANCE_KINDS; i++)
         CHECK(after->imbalances[i] >= before->imbalances[i], "imbalances[%d] went back", i);
 }
 
@@ -253,15 +253,15 @@ static int profiled_target(size_t target)
 
 static void check_targets_snapshot(void)
 {
-    struct ht__target_counters *out = malloc((HT_TARGET_SLOTS + 1) * sizeof(*out));
+    struct ht__target_counters *out = malloc((HT__TARGET_SLOTS + 1) * sizeof(*out));
     size_t n, i, j;
 
     CHECK(out != NULL, "out of memory");
     if (!out)
         return;
-    n = ht__targets_snapshot(out, HT_TARGET_SLOTS + 1);
+    n = ht__targets_snapshot(out, HT__TARGET_SLOTS + 1);
     CHECK(n <= NPROFILED + 1, "%zu targets listed", n);
-    for (i = 0; i < n && i <= HT_TARGET_SLOTS; i++)
+    for (i = 0; i < n && i <= HT__TARGET_SLOTS; i++)
     {
         CHECK(out[i].calls, "target %#zx with no calls", out[i].target);
         CHECK(!out[i].target || profiled_target(out[i].target), "target %#zx never recorded", out[i].target);
@@ -299,7 +299,7 @@ static void replace_policy(uint64_t *rng)
         list[n++] = hook_by_default ? hooked[i] : unhooked[i];
     for (i = 0; i < extra; i++)
         list[n++] = random_targets[next_random(rng) % NRANDOM];
-    CHECK(ht__hook_policy_set(hook_by_default, list, n) == HT_OK, "ht__hook_policy_set failed");
+    CHECK(ht__hook_policy_set(hook_by_default, list, n) == HT__OK, "ht__hook_policy_set failed");
     atomic_fetch_add_explicit(&total_policies, 1, memory_order_relaxed);
 }
 
@@ -371,10 +371,10 @@ static void check_own(struct owned *own, int exact)
 
     ht__nest_snapshot(own->task, &c);
     check_counters(&c, exact, "own snapshot");
-    CHECK(c.transitions[HT_LEAVE] == own->leaves, "%llu leaves counted, %llu accepted",
-            (unsigned long long)c.transitions[HT_LEAVE], (unsigned long long)own->leaves);
-    CHECK(c.transitions[HT_REVERSE_ENTER] == own->reverse_enters, "%llu reverse enters counted, %llu accepted",
-            (unsigned long long)c.transitions[HT_REVERSE_ENTER], (unsigned long long)own->reverse_enters);
+    CHECK(c.transitions[HT__LEAVE] == own->leaves, "%llu leaves counted, %llu accepted",
+            (unsigned long long)c.transitions[HT__LEAVE], (unsigned long long)own->leaves);
+    CHECK(c.transitions[HT__REVERSE_ENTER] == own->reverse_enters, "%llu reverse enters counted, %llu accepted",
+            (unsigned long long)c.transitions[HT__REVERSE_ENTER], (unsigned long long)own->reverse_enters);
 }
 
 static void run_ops(struct owned *own, uint64_t *rng, int count)
@@ -392,11 +392,11 @@ static void run_ops(struct owned *own, uint64_t *rng, int count)
         switch (r & 7)
         {
         case 0: case 1:
-            if (ht__leave_runtime(task, profiled[(r >> 8) % NPROFILED]) == HT_OK)
+            if (ht__leave_runtime(task, profiled[(r >> 8) % NPROFILED]) == HT__OK)
                 own->leaves++;
             break;
         case 2: case 3:
-            if (ht__reverse_enter_runtime(task) == HT_OK)
+            if (ht__reverse_enter_runtime(task) == HT__OK)
                 own->reverse_enters++;
             break;
         case 4:
@@ -408,16 +408,16 @@ static void run_ops(struct owned *own, uint64_t *rng, int count)
         case 6:
             /* A run of one kind: one frame, however long. */
             for (n = (int)((r >> 8) % 64); n > 0; n--)
-                if (ht__leave_runtime(task, profiled[(r >> 16) % NPROFILED]) == HT_OK)
+                if (ht__leave_runtime(task, profiled[(r >> 16) % NPROFILED]) == HT__OK)
                     own->leaves++;
             break;
         default:
             /* Alternation: a P/Invoke, a callback, a P/Invoke, ... */
             for (n = (int)((r >> 8) % 32); n > 0; n--)
             {
-                if (ht__leave_runtime(task, profiled[(r >> 16) % NPROFILED]) == HT_OK)
+                if (ht__leave_runtime(task, profiled[(r >> 16) % NPROFILED]) == HT__OK)
                     own->leaves++;
-                if (ht__reverse_enter_runtime(task) == HT_OK)
+                if (ht__reverse_enter_runtime(task) == HT__OK)
                     own->reverse_enters++;
             }
             break;
@@ -494,7 +494,7 @@ static void record_known(int self)
 
 static void check_known_records(void)
 {
-    static struct ht__target_counters out[HT_TARGET_SLOTS + 1];
+    static struct ht__target_counters out[HT__TARGET_SLOTS + 1];
     uint64_t expected[NPROFILED] = {0}, overflow = 0, total = 0;
     unsigned char listed[NPROFILED] = {0};
     size_t n, i;
@@ -503,7 +503,7 @@ static void check_known_records(void)
     for (self = 0; self < NWORKERS; self++)
         for (j = 0; j < FINAL_RECORDS; j++)
             expected[(j * 7 + self) % NPROFILED]++;
-    n = ht__targets_snapshot(out, HT_TARGET_SLOTS + 1);
+    n = ht__targets_snapshot(out, HT__TARGET_SLOTS + 1);
     assert_true(n <= NPROFILED + 1);
     for (i = 0; i < n; i++)
     {

@@ -216,7 +216,7 @@ static struct actor *actor_from_sched(struct ht__sched_task *task)
 static void actor_init(struct actor *actor, int id)
 {
     memset(actor, 0, sizeof(*actor));
-    assert_int_equal(ht__sched_task_init(&actor->sched), HT_OK);
+    assert_int_equal(ht__sched_task_init(&actor->sched), HT__OK);
     actor->id = id;
     atomic_init(&actor->delay_abort, 0);
     atomic_init(&actor->prepares, 0);
@@ -254,7 +254,7 @@ static void prober_main(void *arg)
 
     for (;;)
     {
-        ht__platform_event_wait(probe_request, HT_WAIT_FOREVER);
+        ht__platform_event_wait(probe_request, HT__WAIT_FOREVER);
         if (atomic_load(&probe_quit))
             return;
         request = atomic_load(&probes_requested);
@@ -315,7 +315,7 @@ static unsigned int bucket_of(uint64_t ns)
 {
     unsigned int bucket = 0;
 
-    while (bucket < HT_SCHED_HISTOGRAM - 1 && ns >> (bucket + 1))
+    while (bucket < HT__SCHED_HISTOGRAM - 1 && ns >> (bucket + 1))
         bucket++;
     return bucket;
 }
@@ -327,7 +327,7 @@ static int histogram_consistent(const struct ht__sched_stats *stats)
     uint64_t sum = 0;
     int top = -1, i;
 
-    for (i = 0; i < HT_SCHED_HISTOGRAM; i++)
+    for (i = 0; i < HT__SCHED_HISTOGRAM; i++)
     {
         sum += stats->histogram[i];
         if (stats->histogram[i])
@@ -353,7 +353,7 @@ static struct ht__sched_stats get_stats(void)
 
 static void configure(uint32_t slots, uint32_t quantum_us)
 {
-    assert_int_equal(ht__sched_configure(slots, quantum_us, prepare, fire), HT_OK);
+    assert_int_equal(ht__sched_configure(slots, quantum_us, prepare, fire), HT__OK);
 }
 
 /* Polls until n tasks wait for a slot. */
@@ -974,7 +974,7 @@ static void test_disband(void **state)
     assert_int_equal(stats.held, 2);
     waiter_start(&waiters[3], 3, 0, RELEASE);
     wait_for_waiters(1);
-    assert_int_equal(ht__sched_configure(0, 0, NULL, NULL), HT_OK);
+    assert_int_equal(ht__sched_configure(0, 0, NULL, NULL), HT__OK);
     assert_false(ht__sched_active());
     assert_int_equal(ht__sched_get(&stats), 0);
     assert_int_equal(stats.slots, 0);

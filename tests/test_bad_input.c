@@ -621,7 +621,7 @@ static DWORD WINAPI nesting_limit_worker(void *arg)
     HT_TASK_STATS stats;
     ULONG i;
 
-    /* HT_MAX_FRAMES (65,536) alternations fill every frame. */
+    /* HT__MAX_FRAMES (65,536) alternations fill every frame. */
     for (i = 0; i < 65536; i++)
     {
         if ((i % 2 == 0) == !reverse_first)

@@ -292,13 +292,13 @@ static void profiled_call(size_t target, DWORD sleep_ms, int restart_clock)
     if (restart_clock)
         ht__platform_clock_restart(1);
     q0 = qpc_ns();
-    assert_int_equal(ht__leave_runtime(&task, target), HT_OK);
+    assert_int_equal(ht__leave_runtime(&task, target), HT__OK);
     q1 = qpc_ns();
     if (restart_clock)
         assert_false(ht__platform_clock_uses_tsc());
     Sleep(sleep_ms);
     q2 = qpc_ns();
-    assert_int_equal(ht__enter_runtime(&task), HT_OK);
+    assert_int_equal(ht__enter_runtime(&task), HT__OK);
     q3 = qpc_ns();
     atomic_store(&ht__profiling, 0);
     if (restart_clock && invariant_tsc())

@@ -28,24 +28,24 @@ static void test_balanced_nesting(void **state)
     ht__nest_init(&task);
     /* A P/Invoke whose native code calls back into managed code, which
      * makes another P/Invoke: the CLR's nesting around a callback. */
-    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
-    assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
-    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
+    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT__OK);
+    assert_int_equal(ht__reverse_enter_runtime(&task), HT__OK);
+    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT__OK);
     c = counters_of(&task);
     assert_int_equal(c.depth, 3);
     assert_int_equal(ht__nest_runs(&task), 3);
-    assert_int_equal(ht__enter_runtime(&task), HT_OK);
-    assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
-    assert_int_equal(ht__enter_runtime(&task), HT_OK);
+    assert_int_equal(ht__enter_runtime(&task), HT__OK);
+    assert_int_equal(ht__reverse_leave_runtime(&task), HT__OK);
+    assert_int_equal(ht__enter_runtime(&task), HT__OK);
 
     c = counters_of(&task);
     assert_int_equal(c.depth, 0);
     assert_int_equal(c.max_depth, 3);
-    assert_int_equal(c.transitions[HT_LEAVE], 2);
-    assert_int_equal(c.transitions[HT_ENTER], 2);
-    assert_int_equal(c.transitions[HT_REVERSE_ENTER], 1);
-    assert_int_equal(c.transitions[HT_REVERSE_LEAVE], 1);
-    for (int i = 0; i < HT_IMBALANCE_KINDS; i++)
+    assert_int_equal(c.transitions[HT__LEAVE], 2);
+    assert_int_equal(c.transitions[HT__ENTER], 2);
+    assert_int_equal(c.transitions[HT__REVERSE_ENTER], 1);
+    assert_int_equal(c.transitions[HT__REVERSE_LEAVE], 1);
+    for (int i = 0; i < HT__IMBALANCE_KINDS; i++)
         assert_int_equal(c.imbalances[i], 0);
     assert_int_equal(ht__nest_runs(&task), 0);
     ht__nest_destroy(&task);
@@ -61,20 +61,20 @@ static void test_deep_nesting_grows(void **state)
     /* 10,000 alternations: far past the inline frames, no small limit. */
     for (i = 0; i < 5000; i++)
     {
-        assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
-        assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
+        assert_int_equal(ht__leave_runtime(&task, 0x1000), HT__OK);
+        assert_int_equal(ht__reverse_enter_runtime(&task), HT__OK);
     }
     assert_int_equal(ht__nest_runs(&task), 10000);
     assert_true(task.capacity >= 9999);
     for (i = 0; i < 5000; i++)
     {
-        assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
-        assert_int_equal(ht__enter_runtime(&task), HT_OK);
+        assert_int_equal(ht__reverse_leave_runtime(&task), HT__OK);
+        assert_int_equal(ht__enter_runtime(&task), HT__OK);
     }
     c = counters_of(&task);
     assert_int_equal(c.depth, 0);
     assert_int_equal(c.max_depth, 10000);
-    assert_int_equal(c.imbalances[HT_NESTING_LIMIT], 0);
+    assert_int_equal(c.imbalances[HT__NESTING_LIMIT], 0);
     ht__nest_destroy(&task);
 }
 
@@ -87,12 +87,12 @@ static void test_same_kind_runs_take_one_frame(void **state)
     /* A native-born thread whose ReverseLeaveRuntime calls never come:
      * a million unmatched opens cost one frame, not a million. */
     for (i = 0; i < 1000000; i++)
-        assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
+        assert_int_equal(ht__reverse_enter_runtime(&task), HT__OK);
     assert_int_equal(ht__nest_runs(&task), 1);
     assert_ptr_equal(task.frames, task.inline_frames);
     assert_int_equal(counters_of(&task).depth, 1000000);
     for (i = 0; i < 1000000; i++)
-        assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
+        assert_int_equal(ht__reverse_leave_runtime(&task), HT__OK);
     assert_int_equal(ht__nest_runs(&task), 0);
     ht__nest_destroy(&task);
 }
@@ -104,25 +104,25 @@ static void test_unmatched_close_is_counted(void **state)
 
     ht__nest_init(&task);
     /* Nothing open: the call is absorbed, counted, and changes nothing. */
-    assert_int_equal(ht__enter_runtime(&task), HT_OK);
-    assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
-    assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
+    assert_int_equal(ht__enter_runtime(&task), HT__OK);
+    assert_int_equal(ht__reverse_leave_runtime(&task), HT__OK);
+    assert_int_equal(ht__reverse_leave_runtime(&task), HT__OK);
     c = counters_of(&task);
-    assert_int_equal(c.imbalances[HT_UNMATCHED_ENTER], 1);
-    assert_int_equal(c.imbalances[HT_UNMATCHED_REVERSE_LEAVE], 2);
-    assert_int_equal(c.transitions[HT_ENTER], 0);
-    assert_int_equal(c.transitions[HT_REVERSE_LEAVE], 0);
+    assert_int_equal(c.imbalances[HT__UNMATCHED_ENTER], 1);
+    assert_int_equal(c.imbalances[HT__UNMATCHED_REVERSE_LEAVE], 2);
+    assert_int_equal(c.transitions[HT__ENTER], 0);
+    assert_int_equal(c.transitions[HT__REVERSE_LEAVE], 0);
     assert_int_equal(c.depth, 0);
     assert_int_equal(ht__nest_runs(&task), 0);
 
     /* Only the other kind open: a ReverseLeaveRuntime cannot close a
      * LeaveRuntime frame, so the frame stays. */
-    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
-    assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
+    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT__OK);
+    assert_int_equal(ht__reverse_leave_runtime(&task), HT__OK);
     c = counters_of(&task);
-    assert_int_equal(c.imbalances[HT_UNMATCHED_REVERSE_LEAVE], 3);
+    assert_int_equal(c.imbalances[HT__UNMATCHED_REVERSE_LEAVE], 3);
     assert_int_equal(c.depth, 1);
-    assert_int_equal(ht__enter_runtime(&task), HT_OK);
+    assert_int_equal(ht__enter_runtime(&task), HT__OK);
     assert_int_equal(counters_of(&task).depth, 0);
     ht__nest_destroy(&task);
 }
@@ -135,23 +135,23 @@ static void test_skipped_frames_are_discarded(void **state)
     ht__nest_init(&task);
     /* Leave, then two callbacks whose ReverseLeaveRuntime never came; the
      * EnterRuntime closes the Leave and discards the two reverse frames. */
-    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
-    assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
-    assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
-    assert_int_equal(ht__enter_runtime(&task), HT_OK);
+    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT__OK);
+    assert_int_equal(ht__reverse_enter_runtime(&task), HT__OK);
+    assert_int_equal(ht__reverse_enter_runtime(&task), HT__OK);
+    assert_int_equal(ht__enter_runtime(&task), HT__OK);
     c = counters_of(&task);
     assert_int_equal(c.depth, 0);
-    assert_int_equal(c.imbalances[HT_UNCLOSED_REVERSE_ENTER], 2);
-    assert_int_equal(c.transitions[HT_ENTER], 1);
+    assert_int_equal(c.imbalances[HT__UNCLOSED_REVERSE_ENTER], 2);
+    assert_int_equal(c.transitions[HT__ENTER], 1);
     assert_int_equal(ht__nest_runs(&task), 0);
 
     /* The mirror image: ReverseLeaveRuntime discards an open Leave. */
-    assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
-    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
-    assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
+    assert_int_equal(ht__reverse_enter_runtime(&task), HT__OK);
+    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT__OK);
+    assert_int_equal(ht__reverse_leave_runtime(&task), HT__OK);
     c = counters_of(&task);
     assert_int_equal(c.depth, 0);
-    assert_int_equal(c.imbalances[HT_UNCLOSED_LEAVE], 1);
+    assert_int_equal(c.imbalances[HT__UNCLOSED_LEAVE], 1);
     ht__nest_destroy(&task);
 }
 
@@ -162,22 +162,22 @@ static void test_strict_mode_refuses_and_keeps_state(void **state)
 
     ht__nest_init(&task);
     atomic_store(&ht__strict, 1);
-    assert_int_equal(ht__enter_runtime(&task), HT_E_STATE);
-    assert_int_equal(ht__reverse_leave_runtime(&task), HT_E_STATE);
-    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
-    assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
+    assert_int_equal(ht__enter_runtime(&task), HT__E_STATE);
+    assert_int_equal(ht__reverse_leave_runtime(&task), HT__E_STATE);
+    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT__OK);
+    assert_int_equal(ht__reverse_enter_runtime(&task), HT__OK);
     /* Would discard the reverse frame: refused, nesting unchanged. */
-    assert_int_equal(ht__enter_runtime(&task), HT_E_STATE);
+    assert_int_equal(ht__enter_runtime(&task), HT__E_STATE);
     c = counters_of(&task);
     assert_int_equal(c.depth, 2);
     assert_int_equal(ht__nest_runs(&task), 2);
-    assert_int_equal(c.transitions[HT_ENTER], 0);
-    assert_int_equal(c.imbalances[HT_UNMATCHED_ENTER], 1);
-    assert_int_equal(c.imbalances[HT_UNMATCHED_REVERSE_LEAVE], 1);
-    assert_int_equal(c.imbalances[HT_UNCLOSED_REVERSE_ENTER], 1);
+    assert_int_equal(c.transitions[HT__ENTER], 0);
+    assert_int_equal(c.imbalances[HT__UNMATCHED_ENTER], 1);
+    assert_int_equal(c.imbalances[HT__UNMATCHED_REVERSE_LEAVE], 1);
+    assert_int_equal(c.imbalances[HT__UNCLOSED_REVERSE_ENTER], 1);
     /* Balanced calls still work. */
-    assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
-    assert_int_equal(ht__enter_runtime(&task), HT_OK);
+    assert_int_equal(ht__reverse_leave_runtime(&task), HT__OK);
+    assert_int_equal(ht__enter_runtime(&task), HT__OK);
     atomic_store(&ht__strict, 0);
     ht__nest_destroy(&task);
 }
@@ -188,15 +188,15 @@ static void test_nesting_limit(void **state)
     uint32_t i;
 
     ht__nest_init(&task);
-    for (i = 0; i < HT_MAX_FRAMES; i++)
-        assert_int_equal(i % 2 ? ht__reverse_enter_runtime(&task) : ht__leave_runtime(&task, 0x1000), HT_OK);
+    for (i = 0; i < HT__MAX_FRAMES; i++)
+        assert_int_equal(i % 2 ? ht__reverse_enter_runtime(&task) : ht__leave_runtime(&task, 0x1000), HT__OK);
     /* One more alternation is refused and counted; a same-kind run still
      * fits in the top frame. */
-    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_E_NOMEM);
-    assert_int_equal(counters_of(&task).imbalances[HT_NESTING_LIMIT], 1);
-    assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
-    assert_int_equal(ht__nest_runs(&task), HT_MAX_FRAMES);
-    assert_int_equal(counters_of(&task).depth, HT_MAX_FRAMES + 1);
+    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT__E_NOMEM);
+    assert_int_equal(counters_of(&task).imbalances[HT__NESTING_LIMIT], 1);
+    assert_int_equal(ht__reverse_enter_runtime(&task), HT__OK);
+    assert_int_equal(ht__nest_runs(&task), HT__MAX_FRAMES);
+    assert_int_equal(counters_of(&task).depth, HT__MAX_FRAMES + 1);
     ht__nest_destroy(&task);
 }
 
@@ -212,41 +212,41 @@ static void test_pinvokes_inside_a_callback(void **state)
 
     ht__nest_init(&task);
     assert_false(ht__nest_inside(&task));
-    assert_int_equal(ht__reverse_enter_runtime(&task), HT_OK);
+    assert_int_equal(ht__reverse_enter_runtime(&task), HT__OK);
     assert_true(ht__nest_inside(&task));
     for (i = 0; i < 1000; i++)
     {
-        assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
+        assert_int_equal(ht__leave_runtime(&task, 0x1000), HT__OK);
         assert_false(ht__nest_inside(&task));
         assert_int_equal(ht__nest_depth(&task), 2);
-        assert_int_equal(ht__enter_runtime(&task), HT_OK);
+        assert_int_equal(ht__enter_runtime(&task), HT__OK);
         assert_true(ht__nest_inside(&task));
         assert_int_equal(ht__nest_runs(&task), 1);
         assert_int_equal(task.nframes, 1);
     }
-    assert_int_equal(ht__reverse_leave_runtime(&task), HT_OK);
+    assert_int_equal(ht__reverse_leave_runtime(&task), HT__OK);
     assert_false(ht__nest_inside(&task));
     assert_int_equal(ht__nest_runs(&task), 0);
 
     c = counters_of(&task);
     assert_int_equal(c.depth, 0);
     assert_int_equal(c.max_depth, 2);
-    assert_int_equal(c.transitions[HT_LEAVE], 1000);
-    assert_int_equal(c.transitions[HT_ENTER], 1000);
-    assert_int_equal(c.transitions[HT_REVERSE_ENTER], 1);
-    assert_int_equal(c.transitions[HT_REVERSE_LEAVE], 1);
-    for (i = 0; i < HT_IMBALANCE_KINDS; i++)
+    assert_int_equal(c.transitions[HT__LEAVE], 1000);
+    assert_int_equal(c.transitions[HT__ENTER], 1000);
+    assert_int_equal(c.transitions[HT__REVERSE_ENTER], 1);
+    assert_int_equal(c.transitions[HT__REVERSE_LEAVE], 1);
+    for (i = 0; i < HT__IMBALANCE_KINDS; i++)
         assert_int_equal(c.imbalances[i], 0);
 
     /* A thread the CLR started runs managed code with no frame open. */
     ht__nest_set_inside(&task, 1);
     assert_true(ht__nest_inside(&task));
-    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT_OK);
+    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT__OK);
     assert_false(ht__nest_inside(&task));
     /* With a frame open, the frames decide. */
     ht__nest_set_inside(&task, 1);
     assert_false(ht__nest_inside(&task));
-    assert_int_equal(ht__enter_runtime(&task), HT_OK);
+    assert_int_equal(ht__enter_runtime(&task), HT__OK);
     assert_true(ht__nest_inside(&task));
     ht__nest_destroy(&task);
 }
@@ -262,7 +262,7 @@ static void test_hook_policy(void **state)
 
     for (i = 0; i < 1000; i++)
         targets[i] = 0x10000 + i * 16;
-    assert_int_equal(ht__hook_policy_set(1, targets, 1000), HT_OK);
+    assert_int_equal(ht__hook_policy_set(1, targets, 1000), HT__OK);
     for (i = 0; i < 1000; i++)
     {
         assert_false(ht__call_needs_hook(targets[i]));
@@ -272,13 +272,13 @@ static void test_hook_policy(void **state)
 
     /* The inverse policy: hook only the listed targets, 0 among them. */
     targets[0] = 0;
-    assert_int_equal(ht__hook_policy_set(0, targets, 2), HT_OK);
+    assert_int_equal(ht__hook_policy_set(0, targets, 2), HT__OK);
     assert_true(ht__call_needs_hook(0));
     assert_true(ht__call_needs_hook(targets[1]));
     assert_false(ht__call_needs_hook(targets[2]));
 
     /* An empty list gives the default to everything. */
-    assert_int_equal(ht__hook_policy_set(0, NULL, 0), HT_OK);
+    assert_int_equal(ht__hook_policy_set(0, NULL, 0), HT__OK);
     assert_false(ht__call_needs_hook(targets[1]));
 
     ht__hook_policy_clear();

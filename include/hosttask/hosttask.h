@@ -28,17 +28,17 @@
 /* C++ code that defines CINTERFACE gets the C declarations of the
  * interfaces (lpVtbl), but REFIID stays a C++ reference. */
 #if defined(__cplusplus) && !defined(CINTERFACE)
-#define HT_CALL(obj, method, ...) ((obj)->method(__VA_ARGS__))
-#define HT_CALL0(obj, method) ((obj)->method())
+#define HT__CALL(obj, method, ...) ((obj)->method(__VA_ARGS__))
+#define HT__CALL0(obj, method) ((obj)->method())
 #else
-#define HT_CALL(obj, method, ...) ((obj)->lpVtbl->method((obj), __VA_ARGS__))
-#define HT_CALL0(obj, method) ((obj)->lpVtbl->method(obj))
+#define HT__CALL(obj, method, ...) ((obj)->lpVtbl->method((obj), __VA_ARGS__))
+#define HT__CALL0(obj, method) ((obj)->lpVtbl->method(obj))
 #endif
 #ifdef __cplusplus
-#define HT_REF(guid) (guid)
+#define HT__REF(guid) (guid)
 extern "C" {
 #else
-#define HT_REF(guid) (&(guid))
+#define HT__REF(guid) (&(guid))
 #endif
 
 /* Loads hosttask.dll (path, or "hosttask.dll" on the DLL search path when
@@ -62,11 +62,11 @@ static inline HRESULT ht_create_host_control_from(const WCHAR *path, IHostContro
     get_class_object = (LPFNGETCLASSOBJECT)(void (*)(void))GetProcAddress(module, "DllGetClassObject");
     if (!get_class_object)
         return HRESULT_FROM_WIN32(GetLastError());
-    hr = get_class_object(HT_REF(CLSID_HostTaskControl), HT_REF(IID_IClassFactory), (void **)&factory);
+    hr = get_class_object(HT__REF(CLSID_HostTaskControl), HT__REF(IID_IClassFactory), (void **)&factory);
     if (FAILED(hr))
         return hr;
-    hr = HT_CALL(factory, CreateInstance, NULL, HT_REF(IID_IHostControl), (void **)out);
-    HT_CALL0(factory, Release);
+    hr = HT__CALL(factory, CreateInstance, NULL, HT__REF(IID_IHostControl), (void **)out);
+    HT__CALL0(factory, Release);
     return hr;
 }
 
@@ -87,11 +87,11 @@ static inline HRESULT ht_get_manager_interface(IHostControl *control, REFIID rii
     *out = NULL;
     if (!control)
         return E_INVALIDARG;
-    hr = HT_CALL(control, GetHostManager, HT_REF(IID_IHostTaskManager), (void **)&manager);
+    hr = HT__CALL(control, GetHostManager, HT__REF(IID_IHostTaskManager), (void **)&manager);
     if (FAILED(hr))
         return hr;
-    hr = HT_CALL(manager, QueryInterface, riid, out);
-    HT_CALL0(manager, Release);
+    hr = HT__CALL(manager, QueryInterface, riid, out);
+    HT__CALL0(manager, Release);
     return hr;
 }
 
@@ -103,12 +103,12 @@ static inline HRESULT ht_get_manager_interface(IHostControl *control, REFIID rii
 static inline HRESULT ht_set_strict(IHostControl *control, BOOL strict)
 {
     IHostTaskConfig *config;
-    HRESULT hr = ht_get_manager_interface(control, HT_REF(IID_IHostTaskConfig), (void **)&config);
+    HRESULT hr = ht_get_manager_interface(control, HT__REF(IID_IHostTaskConfig), (void **)&config);
 
     if (FAILED(hr))
         return hr;
-    hr = HT_CALL(config, SetStrict, strict);
-    HT_CALL0(config, Release);
+    hr = HT__CALL(config, SetStrict, strict);
+    HT__CALL0(config, Release);
     return hr;
 }
 
@@ -119,12 +119,12 @@ static inline HRESULT ht_set_hook_policy(IHostControl *control, BOOL default_nee
         UINT count, const SIZE_T *targets)
 {
     IHostTaskConfig *config;
-    HRESULT hr = ht_get_manager_interface(control, HT_REF(IID_IHostTaskConfig), (void **)&config);
+    HRESULT hr = ht_get_manager_interface(control, HT__REF(IID_IHostTaskConfig), (void **)&config);
 
     if (FAILED(hr))
         return hr;
-    hr = HT_CALL(config, SetHookPolicy, default_needs_hook, count, targets);
-    HT_CALL0(config, Release);
+    hr = HT__CALL(config, SetHookPolicy, default_needs_hook, count, targets);
+    HT__CALL0(config, Release);
     return hr;
 }
 
@@ -139,11 +139,11 @@ static inline HRESULT ht_get_task_stats(IHostControl *control, UINT capacity, HT
 
     if (count)
         *count = 0;
-    hr = ht_get_manager_interface(control, HT_REF(IID_IHostTaskStatistics), (void **)&statistics);
+    hr = ht_get_manager_interface(control, HT__REF(IID_IHostTaskStatistics), (void **)&statistics);
     if (FAILED(hr))
         return hr;
-    hr = HT_CALL(statistics, GetTaskStats, capacity, stats, count);
-    HT_CALL0(statistics, Release);
+    hr = HT__CALL(statistics, GetTaskStats, capacity, stats, count);
+    HT__CALL0(statistics, Release);
     return hr;
 }
 
@@ -153,12 +153,12 @@ static inline HRESULT ht_get_task_stats(IHostControl *control, UINT capacity, HT
 static inline HRESULT ht_set_profiling(IHostControl *control, BOOL on)
 {
     IHostTaskConfig *config;
-    HRESULT hr = ht_get_manager_interface(control, HT_REF(IID_IHostTaskConfig), (void **)&config);
+    HRESULT hr = ht_get_manager_interface(control, HT__REF(IID_IHostTaskConfig), (void **)&config);
 
     if (FAILED(hr))
         return hr;
-    hr = HT_CALL(config, SetProfiling, on);
-    HT_CALL0(config, Release);
+    hr = HT__CALL(config, SetProfiling, on);
+    HT__CALL0(config, Release);
     return hr;
 }
 
@@ -172,11 +172,11 @@ static inline HRESULT ht_get_target_stats(IHostControl *control, UINT capacity, 
 
     if (count)
         *count = 0;
-    hr = ht_get_manager_interface(control, HT_REF(IID_IHostTaskStatistics), (void **)&statistics);
+    hr = ht_get_manager_interface(control, HT__REF(IID_IHostTaskStatistics), (void **)&statistics);
     if (FAILED(hr))
         return hr;
-    hr = HT_CALL(statistics, GetTargetStats, capacity, stats, count);
-    HT_CALL0(statistics, Release);
+    hr = HT__CALL(statistics, GetTargetStats, capacity, stats, count);
+    HT__CALL0(statistics, Release);
     return hr;
 }
 
@@ -190,12 +190,12 @@ static inline HRESULT ht_get_target_stats(IHostControl *control, UINT capacity, 
 static inline HRESULT ht_set_scheduler(IHostControl *control, UINT slots, UINT quantum_us)
 {
     IHostTaskConfig *config;
-    HRESULT hr = ht_get_manager_interface(control, HT_REF(IID_IHostTaskConfig), (void **)&config);
+    HRESULT hr = ht_get_manager_interface(control, HT__REF(IID_IHostTaskConfig), (void **)&config);
 
     if (FAILED(hr))
         return hr;
-    hr = HT_CALL(config, SetScheduler, slots, quantum_us);
-    HT_CALL0(config, Release);
+    hr = HT__CALL(config, SetScheduler, slots, quantum_us);
+    HT__CALL0(config, Release);
     return hr;
 }
 
@@ -203,12 +203,12 @@ static inline HRESULT ht_set_scheduler(IHostControl *control, UINT slots, UINT q
 static inline HRESULT ht_get_scheduler_stats(IHostControl *control, HT_SCHEDULER_STATS *stats)
 {
     IHostTaskStatistics *statistics;
-    HRESULT hr = ht_get_manager_interface(control, HT_REF(IID_IHostTaskStatistics), (void **)&statistics);
+    HRESULT hr = ht_get_manager_interface(control, HT__REF(IID_IHostTaskStatistics), (void **)&statistics);
 
     if (FAILED(hr))
         return hr;
-    hr = HT_CALL(statistics, GetSchedulerStats, stats);
-    HT_CALL0(statistics, Release);
+    hr = HT__CALL(statistics, GetSchedulerStats, stats);
+    HT__CALL0(statistics, Release);
     return hr;
 }
 
@@ -217,17 +217,22 @@ static inline HRESULT ht_get_scheduler_stats(IHostControl *control, HT_SCHEDULER
 static inline HRESULT ht_reset_stats(IHostControl *control)
 {
     IHostTaskStatistics *statistics;
-    HRESULT hr = ht_get_manager_interface(control, HT_REF(IID_IHostTaskStatistics), (void **)&statistics);
+    HRESULT hr = ht_get_manager_interface(control, HT__REF(IID_IHostTaskStatistics), (void **)&statistics);
 
     if (FAILED(hr))
         return hr;
-    hr = HT_CALL0(statistics, Reset);
-    HT_CALL0(statistics, Release);
+    hr = HT__CALL0(statistics, Reset);
+    HT__CALL0(statistics, Release);
     return hr;
 }
 
 #ifdef __cplusplus
 }
 #endif
+
+/* The helpers above are this header's own: a user's code never sees them. */
+#undef HT__CALL
+#undef HT__CALL0
+#undef HT__REF
 
 #endif /* HOSTTASK_HOSTTASK_H */

@@ -115,7 +115,7 @@ int ht__platform_event_wait(void *opaque, uint32_t timeout_ms)
     }
     pthread_mutex_lock(&event->mutex);
     while (!event->signaled && rc != ETIMEDOUT)
-        rc = timeout_ms == HT_WAIT_FOREVER ? pthread_cond_wait(&event->cond, &event->mutex)
+        rc = timeout_ms == HT__WAIT_FOREVER ? pthread_cond_wait(&event->cond, &event->mutex)
                                            : pthread_cond_timedwait(&event->cond, &event->mutex, &deadline);
     signaled = event->signaled;
     event->signaled = 0;

@@ -327,5 +327,5 @@ void ht__platform_event_set(void *event)
 
 int ht__platform_event_wait(void *event, uint32_t timeout_ms)
 {
-    return WaitForSingleObject(event, timeout_ms == HT_WAIT_FOREVER ? INFINITE : timeout_ms) == WAIT_OBJECT_0;
+    return WaitForSingleObject(event, timeout_ms == HT__WAIT_FOREVER ? INFINITE : timeout_ms) == WAIT_OBJECT_0;
 }
