@@ -20,7 +20,8 @@ if(NOT EXISTS ${HT_CMOCKA_PREFIX}/lib/libcmocka-static.a)
   list(GET cmocka_src 0 cmocka_src)
   message(STATUS "Cross-building CMocka from ${cmocka_src}")
   execute_process(COMMAND ${CMAKE_COMMAND} -S ${cmocka_src} -B ${HT_CMOCKA_DEPS}/cmocka-build
-                    -DCMAKE_TOOLCHAIN_FILE=${CMAKE_TOOLCHAIN_FILE} -DCMAKE_BUILD_TYPE=Release
+                    -DCMAKE_TOOLCHAIN_FILE=${CMAKE_TOOLCHAIN_FILE} -DHT_ARCH=${HT_ARCH}
+                    -DCMAKE_BUILD_TYPE=Release
                     -DWITH_STATIC_LIB=ON -DWITH_EXAMPLES=OFF -DUNIT_TESTING=OFF
                     -DCMAKE_INSTALL_PREFIX=${HT_CMOCKA_PREFIX}
                   OUTPUT_QUIET RESULT_VARIABLE rc)
