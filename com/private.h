@@ -19,6 +19,47 @@
 #include "../src/scheduler.h"
 #include "../src/win/clock.h"
 
+/* The public statistics (idl/hosttask_iface.idl) index the core's counters
+ * directly: HT_STAT_* are the core's enum values and the arrays have the
+ * core's sizes, so that com/task.c and com/task_manager.c can copy them
+ * index for index.  A change on either side must change the other. */
+#define HT__FIELD_COUNT(type, field) (sizeof(((type *)0)->field) / sizeof(((type *)0)->field[0]))
+_Static_assert(HT_STAT_LEAVE == HT__LEAVE && HT_STAT_ENTER == HT__ENTER
+               && HT_STAT_REVERSE_ENTER == HT__REVERSE_ENTER
+               && HT_STAT_REVERSE_LEAVE == HT__REVERSE_LEAVE, "HT_STAT_* transitions");
+_Static_assert(HT_STAT_UNMATCHED_ENTER == HT__UNMATCHED_ENTER
+               && HT_STAT_UNMATCHED_REVERSE_LEAVE == HT__UNMATCHED_REVERSE_LEAVE
+               && HT_STAT_UNCLOSED_LEAVE == HT__UNCLOSED_LEAVE
+               && HT_STAT_UNCLOSED_REVERSE_ENTER == HT__UNCLOSED_REVERSE_ENTER
+               && HT_STAT_NESTING_LIMIT == HT__NESTING_LIMIT, "HT_STAT_* imbalances");
+_Static_assert(HT__FIELD_COUNT(HT_TASK_STATS, transitions) == HT__TRANSITION_KINDS,
+               "HT_TASK_STATS.transitions");
+_Static_assert(HT__FIELD_COUNT(HT_TASK_STATS, imbalances) == HT__IMBALANCE_KINDS,
+               "HT_TASK_STATS.imbalances");
+_Static_assert(HT__FIELD_COUNT(HT_SCHEDULER_STATS, waitHistogram) == HT__SCHED_HISTOGRAM,
+               "HT_SCHEDULER_STATS.waitHistogram");
+#undef HT__FIELD_COUNT
+
+/* The HRESULT for a core status, the one place that maps them: a refusal
+ * for the state (strict mode, an unbalanced call) is
+ * HOST_E_INVALIDOPERATION, "wrong state" in docs/contract.md §2.5; a
+ * structure that could not grow is E_OUTOFMEMORY.  Callers that must
+ * answer exactly S_OK whatever happens (the Reverse calls, docs/contract.md
+ * §3.0) do not call it for every status. */
+static inline HRESULT ht__hresult_from_status(ht__status status)
+{
+    switch (status)
+    {
+    case HT__OK:
+        return S_OK;
+    case HT__E_NOMEM:
+        return E_OUTOFMEMORY;
+    case HT__E_STATE:
+        break;
+    }
+    return HOST_E_INVALIDOPERATION;
+}
+
 /* The module: live objects, LockServer locks and running task threads. */
 extern HINSTANCE ht__instance;
 extern LONG ht__module_refs;

@@ -514,8 +514,7 @@ static HRESULT STDMETHODCALLTYPE config_SetHookPolicy(IHostTaskConfig *iface, BO
         return E_POINTER;
     /* SIZE_T is unsigned long on i686 and size_t unsigned int: the same
      * size and representation, but distinct types to the compiler. */
-    return ht__hook_policy_set(default_needs_hook, (const size_t *)targets, count) == HT__OK
-            ? S_OK : E_OUTOFMEMORY;
+    return ht__hresult_from_status(ht__hook_policy_set(default_needs_hook, (const size_t *)targets, count));
 }
 
 static HRESULT STDMETHODCALLTYPE config_SetProfiling(IHostTaskConfig *iface, BOOL on)

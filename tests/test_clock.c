@@ -106,13 +106,13 @@ static void test_switches_without_stalling(void **state)
         assert_true(ht__platform_clock_uses_tsc());
         /* At least 10 ms of QPC time between the samples (QPC ticks are
          * 100 ns under Wine: a rate good to 1e-5). */
-        assert_true(switched >= 10 * MS);
+        assert_ge(switched, 10 * MS);
         if (longest < best)
             best = longest;
         switched = 0;
     }
     print_message("longest clock read while calibrating: %llu ns (best of 5)\n", (unsigned long long)best);
-    assert_true(best < 5 * MS);
+    assert_lt(best, 5 * MS);
 }
 
 /* Calibrated, the clock runs at QPC's rate: elapsed times over 150 ms agree
@@ -136,9 +136,9 @@ static void test_agrees_with_qpc(void **state)
         qpc_elapsed = qpc1 - qpc0;
         print_message("over %llu ns of QPC time the clock measured %llu ns\n",
                 (unsigned long long)qpc_elapsed, (unsigned long long)clock_elapsed);
-        assert_true(qpc_elapsed >= 140 * MS);
-        assert_true(distance(clock_elapsed, qpc_elapsed) <= qpc_elapsed / 50 + width0 + width1);
-        assert_true(distance(clock1, qpc1) <= 1 * MS + width1);
+        assert_ge(qpc_elapsed, 140 * MS);
+        assert_le(distance(clock_elapsed, qpc_elapsed), qpc_elapsed / 50 + width0 + width1);
+        assert_le(distance(clock1, qpc1), 1 * MS + width1);
     }
     assert_true(ht__platform_clock_uses_tsc());
 }
@@ -156,12 +156,12 @@ static void test_qpc_fallback(void **state)
         before = qpc_ns();
         now = ht__platform_now_ns();
         after = qpc_ns();
-        assert_true(before <= now);
-        assert_true(now <= after);
+        assert_le(before, now);
+        assert_le(now, after);
         reads++;
     } while (after - start < 120 * MS);
     assert_false(ht__platform_clock_uses_tsc());
-    assert_true(reads > 100);
+    assert_gt(reads, 100);
     ht__platform_clock_restart(1);
     if (invariant_tsc())
         assert_true(wait_for_tsc());
@@ -240,7 +240,7 @@ static void run_readers(uint64_t duration_ns, struct reader r[2])
         print_message("thread %d: %llu reads, %llu/%llu backwards (own/shared), worst %llu ns\n", i,
                 (unsigned long long)r[i].reads, (unsigned long long)r[i].own_backwards,
                 (unsigned long long)r[i].shared_backwards, (unsigned long long)r[i].worst_ns);
-        assert_true(r[i].reads > 1000);
+        assert_gt(r[i].reads, 1000);
         assert_int_equal(r[i].own_backwards, 0);
         assert_int_equal(r[i].shared_backwards, 0);
     }
@@ -319,8 +319,8 @@ static void profiled_call(size_t target, DWORD sleep_ms, int restart_clock)
     assert_int_equal(counters.native_ns, native_ns);
     print_message("native time %llu ns, QPC %llu ns inside the call, %llu ns around it\n",
             (unsigned long long)native_ns, (unsigned long long)(q2 - q1), (unsigned long long)(q3 - q0));
-    assert_true(native_ns >= (q2 - q1) - (q2 - q1) / 50);
-    assert_true(native_ns <= (q3 - q0) + (q3 - q0) / 50);
+    assert_ge(native_ns, (q2 - q1) - (q2 - q1) / 50);
+    assert_le(native_ns, (q3 - q0) + (q3 - q0) / 50);
     ht__nest_destroy(&task);
 }
 

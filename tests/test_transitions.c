@@ -246,8 +246,8 @@ static void test_profiling(void **state)
     assert_hr(ht_set_profiling(fixture->control, FALSE), S_OK);
 
     /* Native time is at least the sleeps, and counted once per outermost call. */
-    assert_true(task_stats.nativeTimeNs >= 55 * 1000000ull);
-    assert_true(task_stats.nativeTimeNs < 5000 * 1000000ull);
+    assert_ge(task_stats.nativeTimeNs, 55 * 1000000ull);
+    assert_lt(task_stats.nativeTimeNs, 5000 * 1000000ull);
     assert_hr(ht_get_target_stats(fixture->control, 16, targets, &count), S_OK);
     assert_int_equal(count, 2);
     for (i = 0; i < count; i++)
@@ -255,13 +255,13 @@ static void test_profiling(void **state)
         if (targets[i].target == (SIZE_T)&Sleep)
         {
             assert_int_equal(targets[i].calls, 3);
-            assert_true(targets[i].nativeTimeNs >= 55 * 1000000ull);
+            assert_ge(targets[i].nativeTimeNs, 55 * 1000000ull);
             found |= 1;
         }
         else if (targets[i].target == (SIZE_T)&GetTickCount)
         {
             assert_int_equal(targets[i].calls, 1000);
-            assert_true(targets[i].nativeTimeNs < task_stats.nativeTimeNs);
+            assert_lt(targets[i].nativeTimeNs, task_stats.nativeTimeNs);
             found |= 2;
         }
     }

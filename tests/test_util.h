@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "handles.h"
+#include "test_assert.h"
 
 #define SENTINEL ((void *)(ULONG_PTR)0xdeadbeef)
 
