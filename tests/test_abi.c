@@ -1,7 +1,8 @@
 /*
- * The generated header against the spec's tables: every IID, and every
- * method's slot (0-based vtable index).  A method in the wrong slot would
- * call the wrong function with no error anywhere, so this is the ABI test.
+ * The generated header against the tables of docs/contract.md §2: every
+ * IID, and every method's slot (0-based vtable index).  A method in the
+ * wrong slot would call the wrong function with no error anywhere, so this
+ * is the ABI test.
  */
 #include "test_util.h"
 

@@ -2,15 +2,15 @@
  * Bad input to every method of the class factory, IHostControl,
  * IHostTaskManager, IHostTask, IHostTaskConfig and IHostTaskStatistics:
  * NULL, unbalanced, out-of-range and wrong-thread arguments.  Each call
- * must give the HRESULT of the hosting contract's section 3 tables (or,
- * where the contract is silent, hosttask's documented choice), set its
+ * must give the HRESULT of the tables of docs/contract.md §3 (or, where
+ * they are silent, hosttask's documented choice), set its
  * out-parameters to NULL or 0 on failure (they are seeded with sentinel
  * bytes), change no reference count and leak nothing (expect_ref,
  * DllCanUnloadNow, IHostTaskStatistics::GetObjectCounts).
  *
- * Two codes are hosttask's choice where the contract names others: a
- * second IHostTask::Start fails with HOST_E_INVALIDOPERATION (the issue
- * asks that it fail without side effects; the CLR starts a task once), and
+ * Two codes are hosttask's choice where docs/contract.md names others: a
+ * second IHostTask::Start fails with HOST_E_INVALIDOPERATION (without side
+ * effects; the CLR starts a task once, docs/contract.md §3.3), and
  * SetLocale/SetUILocale refuse an unknown LCID with E_INVALIDARG (the CLR
  * treats any result but S_OK as "not applied").  test_tasks.c and
  * test_task_manager.c pin both.
@@ -358,7 +358,7 @@ static const struct bad_call bad_calls[] =
     ROW(manager_current_task_null, E_POINTER, OUT_NONE, void *),
     ROW(manager_create_null_out, E_POINTER, OUT_NONE, void *),
     ROW(manager_create_null_start, E_INVALIDARG, OUT_ZERO, void *),
-    /* Spec pitfall 6: thread creation fails; nothing leaks. */
+    /* docs/contract.md pitfall 06: thread creation fails; nothing leaks. */
     ROW(manager_create_huge_stack, E_OUTOFMEMORY, OUT_ZERO, void *),
     ROW(manager_create_too_big_stack, E_OUTOFMEMORY, OUT_ZERO, void *),
     /* Sleep returns only S_OK or HOST_E_INTERRUPTED, whatever the options. */
@@ -814,7 +814,7 @@ static void test_finished_task(void **state)
     assert_int_equal(IHostTask_Release(task), 0);
 }
 
-/* ---- Where com/ and the contract disagree: expected failures ----
+/* ---- Where com/ and docs/contract.md might disagree ----
  *
  * CMocka skips the teardown of a failed test, so these tests take no
  * fixture: each makes its calls, cleans up, and only then asserts. */
@@ -838,7 +838,7 @@ struct results
     ULONG value;
 };
 
-/* Contract 3.2, SetStackGuarantee: "Apply to the current thread, or
+/* docs/contract.md §3.2, SetStackGuarantee: "Apply to the current thread, or
  * refuse", returning S_OK or E_NOTIMPL, also when the system refuses a
  * guarantee larger than the stack. */
 static DWORD WINAPI stack_guarantee_worker(void *arg)
@@ -866,7 +866,7 @@ static void test_stack_guarantee_codes(void **state)
 }
 
 /* COM rules: LockServer(FALSE) with no lock taken must not unpin the
- * module (the contract's rule for unbalanced calls: no state change), or
+ * module (docs/contract.md §3.0: an unbalanced call changes nothing), or
  * DllCanUnloadNow would answer S_FALSE with nothing alive, and S_OK after
  * a later LockServer(TRUE) while the server is locked. */
 static void test_unbalanced_lock_server(void **state)

@@ -6,7 +6,7 @@
 #include "clr_fakes.h"
 #include "clr_iids.h"
 
-/* Spec pitfalls 1 and 2: a refused IID must clear *ppObject and return
+/* docs/contract.md pitfalls 01 and 02: a refused IID must clear *ppObject and return
  * E_NOINTERFACE; only IHostTaskManager gives S_OK. */
 static void test_get_host_manager_refusals(void **state)
 {
@@ -32,7 +32,7 @@ static void test_get_host_manager_refusals(void **state)
     assert_hr(IHostControl_GetHostManager(fixture->control, &IID_IHostTaskManager, NULL), E_INVALIDARG);
 }
 
-/* Spec pitfall 3: the same manager every time, AddRef'd every time. */
+/* docs/contract.md pitfall 03: the same manager every time, AddRef'd every time. */
 static void test_get_host_manager_same_object(void **state)
 {
     struct fixture *fixture = *state;
@@ -50,7 +50,7 @@ static void test_get_host_manager_same_object(void **state)
     expect_ref(fixture->manager, 2);
 }
 
-/* Spec pitfall 10: QueryInterface matrix and a stable IUnknown. */
+/* docs/contract.md pitfall 10: QueryInterface matrix and a stable IUnknown. */
 static void test_query_interface(void **state)
 {
     struct fixture *fixture = *state;
@@ -84,7 +84,7 @@ static void test_query_interface(void **state)
     assert_hr(IHostTaskManager_QueryInterface(fixture->manager, &IID_IUnknown, NULL), E_POINTER);
 }
 
-/* Spec pitfall 4: the CLR's task manager is AddRef'd when stored and
+/* docs/contract.md pitfall 04: the CLR's task manager is AddRef'd when stored and
  * released exactly once when replaced or when the manager goes. */
 static void test_set_clr_task_manager(void **state)
 {

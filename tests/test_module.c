@@ -132,7 +132,7 @@ static void test_refcount_is_atomic(void **state)
     HANDLE threads[8];
     int i;
 
-    /* Spec pitfall 21: a non-atomic ++count loses updates under contention. */
+    /* docs/contract.md pitfall 21: a non-atomic ++count loses updates under contention. */
     assert_hr(ht_create_host_control(&control), S_OK);
     for (i = 0; i < 8; i++)
         threads[i] = CreateThread(NULL, 0, refcount_worker, control, 0, NULL);

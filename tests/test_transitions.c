@@ -23,7 +23,7 @@ static DWORD WINAPI nested_sequence(void *arg)
     HT_TASK_STATS stats;
     SIZE_T target = (SIZE_T)&GetTickCount;
 
-    /* Spec 5.7: LeaveRuntime(fn) -> ReverseEnterRuntime -> managed work with
+    /* docs/contract.md §5.7: LeaveRuntime(fn) -> ReverseEnterRuntime -> managed work with
      * its own P/Invoke -> ReverseLeaveRuntime -> EnterRuntime. */
     assert_hr(IHostTaskManager_LeaveRuntime(manager, target), S_OK);
     assert_hr(IHostTaskManager_ReverseEnterRuntime(manager), S_OK);
@@ -151,7 +151,7 @@ static void test_call_needs_host_hook(void **state)
     SIZE_T targets[2] = { (SIZE_T)&GetTickCount, (SIZE_T)&Sleep };
     BOOL hook;
 
-    /* Spec pitfall 19: TRUE means "wrap the call"; the default wraps all. */
+    /* docs/contract.md pitfall 19: TRUE means "wrap the call"; the default wraps all. */
     hook = 7;
     assert_hr(IHostTaskManager_CallNeedsHostHook(fixture->manager, targets[0], &hook), S_OK);
     assert_int_equal(hook, TRUE);
