@@ -23,7 +23,7 @@ native=$root/build-native
 
 packages=(cmake make mingw-w64 mingw-w64-tools wine wine64 wine64-tools libwine-dev
           libcmocka-dev dpkg-dev debian-archive-keyring clang libclang-rt-14-dev
-          pkg-config python3 util-linux python3-jsonschema)
+          pkg-config python3 util-linux python3-jsonschema clang-format git)
 
 log() { printf '== %s\n' "$*" >&2; }
 
@@ -168,6 +168,8 @@ test)
     configure_and_build
     native_build
     status=0
+    log "the changed lines' format (tools/check-format.sh)"
+    sh "$root/tools/check-format.sh" || status=1
     log "tests of the Windows build, under Wine"
     ctest --preset windows -j"$(nproc)" || status=1
     log "tests of the portable core, native"

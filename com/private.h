@@ -25,19 +25,18 @@
  * index for index.  A change on either side must change the other. */
 #define HT__FIELD_COUNT(type, field) (sizeof(((type *)0)->field) / sizeof(((type *)0)->field[0]))
 _Static_assert(HT_STAT_LEAVE == HT__LEAVE && HT_STAT_ENTER == HT__ENTER
-               && HT_STAT_REVERSE_ENTER == HT__REVERSE_ENTER
-               && HT_STAT_REVERSE_LEAVE == HT__REVERSE_LEAVE, "HT_STAT_* transitions");
+                && HT_STAT_REVERSE_ENTER == HT__REVERSE_ENTER && HT_STAT_REVERSE_LEAVE == HT__REVERSE_LEAVE,
+        "HT_STAT_* transitions");
 _Static_assert(HT_STAT_UNMATCHED_ENTER == HT__UNMATCHED_ENTER
-               && HT_STAT_UNMATCHED_REVERSE_LEAVE == HT__UNMATCHED_REVERSE_LEAVE
-               && HT_STAT_UNCLOSED_LEAVE == HT__UNCLOSED_LEAVE
-               && HT_STAT_UNCLOSED_REVERSE_ENTER == HT__UNCLOSED_REVERSE_ENTER
-               && HT_STAT_NESTING_LIMIT == HT__NESTING_LIMIT, "HT_STAT_* imbalances");
-_Static_assert(HT__FIELD_COUNT(HT_TASK_STATS, transitions) == HT__TRANSITION_KINDS,
-               "HT_TASK_STATS.transitions");
-_Static_assert(HT__FIELD_COUNT(HT_TASK_STATS, imbalances) == HT__IMBALANCE_KINDS,
-               "HT_TASK_STATS.imbalances");
+                && HT_STAT_UNMATCHED_REVERSE_LEAVE == HT__UNMATCHED_REVERSE_LEAVE
+                && HT_STAT_UNCLOSED_LEAVE == HT__UNCLOSED_LEAVE
+                && HT_STAT_UNCLOSED_REVERSE_ENTER == HT__UNCLOSED_REVERSE_ENTER
+                && HT_STAT_NESTING_LIMIT == HT__NESTING_LIMIT,
+        "HT_STAT_* imbalances");
+_Static_assert(HT__FIELD_COUNT(HT_TASK_STATS, transitions) == HT__TRANSITION_KINDS, "HT_TASK_STATS.transitions");
+_Static_assert(HT__FIELD_COUNT(HT_TASK_STATS, imbalances) == HT__IMBALANCE_KINDS, "HT_TASK_STATS.imbalances");
 _Static_assert(HT__FIELD_COUNT(HT_SCHEDULER_STATS, waitHistogram) == HT__SCHED_HISTOGRAM,
-               "HT_SCHEDULER_STATS.waitHistogram");
+        "HT_SCHEDULER_STATS.waitHistogram");
 #undef HT__FIELD_COUNT
 
 /* The HRESULT for a core status, the one place that maps them: a refusal

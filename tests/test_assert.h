@@ -20,6 +20,10 @@
 
 #include <stdio.h>
 
+/* clang-format 14 cannot lay out _Generic lists or _Pragma statements in
+ * macros: laid out by hand. */
+/* clang-format off */
+
 /* One operand as text, into buf. */
 #define HT__ASSERT_KIND(v) _Generic((v), float: 2, double: 2, long double: 2, char: 1, signed char: 1, \
         short: 1, int: 1, long: 1, long long: 1, default: 0)
@@ -87,5 +91,7 @@ static inline const char *ht__assert_format(char *buf, size_t size, int kind, do
             _fail(__FILE__, __LINE__); \
         } \
     } while (0)
+
+/* clang-format on */
 
 #endif

@@ -425,8 +425,8 @@ static const struct bad_call bad_calls[] =
  * the table: every failing row is listed, then the test fails once. */
 static unsigned int row_failures;
 
-static void CMOCKA_PRINTF_ATTRIBUTE(3, 4) row_failed(size_t index, const struct bad_call *row,
-        const char *format, ...)
+static void CMOCKA_PRINTF_ATTRIBUTE(3, 4)
+        row_failed(size_t index, const struct bad_call *row, const char *format, ...)
 {
     char message[256];
     va_list args;
@@ -453,12 +453,11 @@ static int check_row(size_t index, const struct bad_call *row)
         const char *name;
         size_t offset;
         ULONG expected;
-    } refs[] =
-    {
-        {"IHostControl", offsetof(struct objects, control), 1},
-        {"IHostTaskManager", offsetof(struct objects, manager), 4},
-        {"the current IHostTask", offsetof(struct objects, current), 1},
-        {"the created IHostTask", offsetof(struct objects, created), 1},
+    } refs[] = {
+        { "IHostControl", offsetof(struct objects, control), 1 },
+        { "IHostTaskManager", offsetof(struct objects, manager), 4 },
+        { "the current IHostTask", offsetof(struct objects, current), 1 },
+        { "the created IHostTask", offsetof(struct objects, created), 1 },
     };
     unsigned int before = row_failures;
     unsigned char out[32];
@@ -503,8 +502,8 @@ static int check_row(size_t index, const struct bad_call *row)
         Sleep(10);
     }
     if (live_after != live || bound_after != bound)
-        row_failed(index, row, "%lu live tasks (%lu bound only) after, %lu (%lu) before", live_after,
-                bound_after, live, bound);
+        row_failed(index, row, "%lu live tasks (%lu bound only) after, %lu (%lu) before", live_after, bound_after,
+                live, bound);
     return row_failures != before;
 }
 
