@@ -45,11 +45,9 @@ enum ht__trace_kind
 /* HT__TRACE_WAIT_BEGIN's detail. */
 #define HT__TRACE_WAIT_JOIN      0x1u   /* a Join (else a Sleep) */
 #define HT__TRACE_WAIT_ALERTABLE 0x2u
-/* A transition's detail: the server refused it (strict mode, no memory). */
-#define HT__TRACE_REFUSED        0x1u
 
 /* Whether tracing is on.  Read by every transition's fast path, next to
- * ht__profiling; written only by ht__trace_configure(). */
+ * ht__profiling; written only by ht__trace_set_on(). */
 extern atomic_int ht__tracing;
 
 struct ht__trace_slot
