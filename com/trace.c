@@ -136,9 +136,15 @@ struct resize
 static void give_ring(struct host_task *task, void *context)
 {
     struct resize *resize = context;
-    struct ht__trace_ring *ring = ht__trace_ring_create(task->id, resize->size);
+    struct ht__trace_ring *ring = atomic_load_explicit(&task->trace, memory_order_relaxed);
 
-    if (!ring)
+    /* The same size: the same ring, started afresh. */
+    if (ring && ring->window == resize->size)
+    {
+        ht__trace_ring_reset(ring);
+        return;
+    }
+    if (!(ring = ht__trace_ring_create(task->id, resize->size)))
     {
         resize->failed++;
         return;
