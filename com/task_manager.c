@@ -103,6 +103,7 @@ static ULONG STDMETHODCALLTYPE task_manager_Release(IHostTaskManager *iface)
         ht__hook_policy_clear();
         atomic_store(&ht__strict, 0);
         atomic_store(&ht__profiling, 0);
+        ht__hooks_set(HT__HOOK_PROFILING, 0);
         ht__trace_stop();
         ht__targets_reset();
         configure_scheduler(0, 0);
@@ -284,7 +285,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_LeaveRuntime(IHostTaskManager *ifa
 {
     struct host_task *task = task_current_fast();
 
-    if (!task || atomic_load_explicit(&ht__profiling, memory_order_relaxed) || ht__trace_on()
+    if (!task || atomic_load_explicit(&ht__transition_hooks, memory_order_relaxed)
             || !ht__nest_try_open(&task->core, HT__FRAME_OUT, HT__LEAVE))
         return leave_runtime_slow(target);
     if (ht__task_holds_slot(task))
@@ -530,6 +531,7 @@ static HRESULT STDMETHODCALLTYPE config_SetHookPolicy(IHostTaskConfig *iface, BO
 static HRESULT STDMETHODCALLTYPE config_SetProfiling(IHostTaskConfig *iface, BOOL on)
 {
     atomic_store(&ht__profiling, on ? 1 : 0);
+    ht__hooks_set(HT__HOOK_PROFILING, on);
     return S_OK;
 }
 

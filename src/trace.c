@@ -8,6 +8,7 @@
 #include <string.h>
 
 atomic_int ht__tracing;
+atomic_int ht__transition_hooks;
 
 static _Atomic(ht__trace_sched_map) sched_map;
 
@@ -121,9 +122,18 @@ void ht__trace_snapshot(const struct ht__trace_ring *ring, struct ht__trace_even
     counts->copied = n - skip;
 }
 
+void ht__hooks_set(int bit, int on)
+{
+    if (on)
+        atomic_fetch_or(&ht__transition_hooks, bit);
+    else
+        atomic_fetch_and(&ht__transition_hooks, ~bit);
+}
+
 void ht__trace_set_on(int on)
 {
     atomic_store(&ht__tracing, on ? 1 : 0);
+    ht__hooks_set(HT__HOOK_TRACING, on);
 }
 
 void ht__trace_set_sched_map(ht__trace_sched_map map)

@@ -46,9 +46,19 @@ enum ht__trace_kind
 #define HT__TRACE_WAIT_JOIN      0x1u   /* a Join (else a Sleep) */
 #define HT__TRACE_WAIT_ALERTABLE 0x2u
 
-/* Whether tracing is on.  Read by every transition's fast path, next to
- * ht__profiling; written only by ht__trace_set_on(). */
+/* Whether tracing is on.  Read by the fast paths of EnterRuntime,
+ * ReverseEnterRuntime and ReverseLeaveRuntime; written only by
+ * ht__trace_set_on(). */
 extern atomic_int ht__tracing;
+
+/* What sends LeaveRuntime's fast path to its slow path, in one word so
+ * that it costs the one load profiling alone cost: HT__HOOK_PROFILING
+ * while profiling is on, HT__HOOK_TRACING while tracing is.  Each bit is
+ * set and cleared with an atomic OR/AND by its own switch. */
+#define HT__HOOK_PROFILING 0x1
+#define HT__HOOK_TRACING   0x2
+extern atomic_int ht__transition_hooks;
+void ht__hooks_set(int bit, int on);
 
 struct ht__trace_slot
 {

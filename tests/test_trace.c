@@ -290,6 +290,60 @@ static void test_off_reset_bad_input(void **state)
     assert_hr(ht_set_trace_buffer(control, 0), S_OK);
 }
 
+static UINT64 target_calls(SIZE_T target)
+{
+    HT_TARGET_STATS stats[64];
+    UINT count = 0, i;
+
+    assert_true(SUCCEEDED(ht_get_target_stats(control, ARRAYSIZE(stats), stats, &count)));
+    for (i = 0; i < count && i < ARRAYSIZE(stats); i++)
+        if (stats[i].target == target)
+            return stats[i].calls;
+    return 0;
+}
+
+/* Profiling and tracing send LeaveRuntime down the same slow path: each
+ * keeps working when the other is switched off. */
+static void test_with_profiling(void **state)
+{
+    struct fixture *fixture = *state;
+    const SIZE_T target = 0x7e57;
+    const HT_TRACE_TASK *self;
+    struct taken *t;
+    UINT64 before;
+
+    manager = fixture->manager;
+    control = fixture->control;
+    assert_hr(ht_set_profiling(control, TRUE), S_OK);
+    assert_hr(ht_set_trace_buffer(control, 16), S_OK);
+    assert_hr(ht_reset_trace(control), S_OK);
+    before = target_calls(target);
+    assert_hr(IHostTaskManager_LeaveRuntime(manager, target), S_OK);
+    assert_hr(IHostTaskManager_EnterRuntime(manager), S_OK);
+    assert_int_equal(target_calls(target), before + 1);
+
+    /* Tracing off: profiling still times the call. */
+    assert_hr(ht_set_trace_buffer(control, 0), S_OK);
+    assert_hr(IHostTaskManager_LeaveRuntime(manager, target), S_OK);
+    assert_hr(IHostTaskManager_EnterRuntime(manager), S_OK);
+    assert_int_equal(target_calls(target), before + 2);
+
+    /* Profiling off, tracing on: the call is traced, not timed. */
+    assert_hr(ht_set_profiling(control, FALSE), S_OK);
+    assert_hr(ht_set_trace_buffer(control, 16), S_OK);
+    assert_hr(IHostTaskManager_LeaveRuntime(manager, target), S_OK);
+    assert_hr(IHostTaskManager_EnterRuntime(manager), S_OK);
+    assert_int_equal(target_calls(target), before + 2);
+    t = take();
+    self = find_thread(t, GetCurrentThreadId());
+    assert_non_null(self);
+    /* The same size: the buffer started afresh, with the last pair only. */
+    assert_int_equal(self->recorded, 2);
+    assert_int_equal(t->events[self->firstEvent].kind, HT_TRACE_LEAVE);
+    assert_int_equal(t->events[self->firstEvent].arg, target);
+    assert_hr(ht_set_trace_buffer(control, 0), S_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] =
@@ -298,6 +352,7 @@ int main(void)
         FIXTURE_TEST(test_full_buffer),
         FIXTURE_TEST(test_created_task),
         FIXTURE_TEST(test_off_reset_bad_input),
+        FIXTURE_TEST(test_with_profiling),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
