@@ -2,7 +2,7 @@
 """Validates hosttask-host --trace output against launcher/trace.schema.json
 and holds it against the report of the same run (hosttask-host --json).
 
-usage: check_trace.py SCHEMA TRACE REPORT [--checked] [--yield-requests]
+usage: check_trace.py SCHEMA TRACE REPORT [--checked] [--yield-requests] [--pinvoke-run=N]
 
 Beyond the schema: one track per task of the report, named by its role;
 spans on a track nest (Chrome's complete events must); per task, as many
@@ -11,8 +11,11 @@ calls, Join waits as joins, yield requests as forced yields; as many slot
 waits as the scheduler counted; per target as many P/Invokes as the
 report's calls (when profiling).  --checked requires that the launcher held
 the trace against the CLR-style driver and found it matching.
---yield-requests requires at least one yield request.  Exits 1 on any
-problem.  Uses Debian's python3-jsonschema.
+--yield-requests requires at least one yield request.  --pinvoke-run=N
+holds a run of the driver's pinvoke workload (N P/Invokes of GetTickCount
+on the calling thread, nothing else) event for event: one track, its
+start, then exactly N P/Invoke spans of kernel32.dll!GetTickCount one
+after the other, and no other event.  Exits 1 on any problem.  Uses Debian's python3-jsonschema.
 """
 import json
 import sys
@@ -89,6 +92,35 @@ def problems_of(trace, report, checked, yield_requests):
     return problems
 
 
+def pinvoke_run_problems(trace, n):
+    problems = []
+    events = [e for e in trace["traceEvents"] if e["ph"] != "M"]
+    tids = {e["tid"] for e in events}
+    if len(tids) != 1:
+        return ["%d tracks, the pinvoke workload runs on one thread" % len(tids)]
+    # In the order they happened: the start, then each P/Invoke.
+    events.sort(key=lambda e: e["ts"])
+    if not events or events[0]["ph"] != "i" or events[0]["name"] != "task start":
+        problems.append("the track does not begin with its start")
+    spans = events[1:]
+    if len(spans) != n:
+        problems.append("%d events after the start, the driver made %d P/Invokes" % (len(spans), n))
+    end = 0.0
+    for i, e in enumerate(spans):
+        if e["ph"] != "X" or e["cat"] != "pinvoke" or e["name"] != "kernel32.dll!GetTickCount" \
+                or e["args"]["depth"] != 0 or e["args"]["unfinished"]:
+            problems.append("event %d: %s %s, expected the P/Invoke of GetTickCount" % (i, e["ph"], e["name"]))
+            break
+        if e["ts"] < end:
+            problems.append("event %d begins before the one before it ended" % i)
+            break
+        end = e["ts"] + e["dur"]
+    # Its create and start events, and a Leave and an Enter per call.
+    if trace["otherData"]["trace"]["events"] != 2 * n + 2:
+        problems.append("%d events recorded, expected %d" % (trace["otherData"]["trace"]["events"], 2 * n + 2))
+    return problems
+
+
 def main(argv):
     args = [a for a in argv[1:] if not a.startswith("--")]
     if len(args) != 3:
@@ -105,6 +137,9 @@ def main(argv):
     for error in errors[:10]:
         print("schema: %s: %s" % ("/".join(str(p) for p in error.path), error.message[:300]))
     problems = problems_of(trace, report, "--checked" in argv, "--yield-requests" in argv)
+    for a in argv:
+        if a.startswith("--pinvoke-run="):
+            problems.extend(pinvoke_run_problems(trace, int(a.split("=", 1)[1])))
     for problem in problems:
         print("trace: " + problem)
     if errors or problems:

@@ -30,7 +30,17 @@ add_test(NAME launcher_trace_cpu COMMAND sh -c "
   cat '${timeline}-cpu.txt'
   grep -Eq '^Trace: 7 tasks, [0-9]+ events \\(0 dropped by full buffers of [0-9]+\\), matches what the driver did \\(7 tasks\\)' '${timeline}-cpu.txt'
   tail -n 1 '${timeline}-cpu.txt' | tr -d '\\r' | grep -q 'check ok, exit 0$'")
-set_tests_properties(launcher_trace launcher_trace_cpu PROPERTIES FIXTURES_REQUIRED wine TIMEOUT 120)
+# The smallest workload, event for event: 25 P/Invokes of GetTickCount on
+# the calling thread, and nothing else.
+add_test(NAME launcher_trace_pinvoke COMMAND sh -c "
+  set -e
+  rm -f '${timeline}-pinvoke.json' '${timeline}-pinvoke-report.json'
+  '${HT_WINERUN}' '$<TARGET_FILE:hosttask-host>' --simulate --dll 'Z:$<TARGET_FILE:hosttask>' --json 'Z:${timeline}-pinvoke-report.json' --trace 'Z:${timeline}-pinvoke.json' hosttask-simulated HostTask.Simulated.Workloads PInvoke 25 > '${timeline}-pinvoke.txt'
+  cat '${timeline}-pinvoke.txt'
+  grep -Eq '^Trace: 1 tasks, 52 events \\(0 dropped by full buffers of [0-9]+\\), matches what the driver did \\(1 tasks\\)' '${timeline}-pinvoke.txt'
+  ${ht_python_jsonschema}
+  \"$py\" '${PROJECT_SOURCE_DIR}/launcher/check_trace.py' '${PROJECT_SOURCE_DIR}/launcher/trace.schema.json' '${timeline}-pinvoke.json' '${timeline}-pinvoke-report.json' --checked --pinvoke-run=25")
+set_tests_properties(launcher_trace launcher_trace_cpu launcher_trace_pinvoke PROPERTIES FIXTURES_REQUIRED wine TIMEOUT 120)
 set_tests_properties(launcher_trace PROPERTIES FIXTURES_SETUP timeline_default)
 set_tests_properties(launcher_trace_cpu PROPERTIES FIXTURES_SETUP timeline_cpu)
 
