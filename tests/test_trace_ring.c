@@ -284,6 +284,146 @@ static void test_stress_single_writer(void **state)
     ht__trace_ring_free(s.ring);
 }
 
+/* ---- The scheduler's events under contention ---- */
+
+/* Four tasks contend for one slot with a 200 us quantum, spinning while
+ * they hold it, so that the head of the queue asks runaways to yield and
+ * preempts them; a reader snapshots every ring meanwhile.  Each event must
+ * land in the ring of the task whose thread made it: a yield request or a
+ * preemption in a ring names another task (one put in the holder's ring
+ * would name the ring's own), and each ring's slot waits pair up, every
+ * one ending before the next begins.  (The rings' fields are atomics, so
+ * TSan checks the snapshot's reads and the scheduler's locking here, not
+ * the number of writers.) */
+#define SCHED_TASKS 4
+
+static struct fake_task contenders[SCHED_TASKS];
+static atomic_int sched_stop;
+
+static int yes_prepare(struct ht__sched_task *task, void **token)
+{
+    if (token)
+        *token = NULL;
+    return 1;
+}
+
+static void no_fire(void *token)
+{
+}
+
+static struct ht__trace_ring *contender_map(struct ht__sched_task *task, uint64_t *id)
+{
+    struct fake_task *fake = (struct fake_task *)((char *)task - offsetof(struct fake_task, sched));
+
+    *id = fake->id;
+    return fake->ring;
+}
+
+static void *contender_main(void *arg)
+{
+    struct fake_task *self = arg;
+    uint64_t until;
+
+    while (!atomic_load_explicit(&sched_stop, memory_order_relaxed))
+    {
+        ht__sched_acquire(&self->sched);
+        until = ht__platform_now_ns() + 300000;
+        while (ht__platform_now_ns() < until)
+            ;
+        ht__sched_release(&self->sched);
+    }
+    return NULL;
+}
+
+static void *sched_reader_main(void *arg)
+{
+    static struct ht__trace_event events[SCHED_TASKS][4096];
+    struct ht__trace_counts counts;
+    atomic_uint_fast64_t *failures = arg;
+    uint64_t i, open;
+    int t;
+
+    while (!atomic_load_explicit(&sched_stop, memory_order_relaxed))
+        for (t = 0; t < SCHED_TASKS; t++)
+        {
+            ht__trace_snapshot(contenders[t].ring, events[t], 4096, &counts);
+            /* From the first SLOT_WAIT_BEGIN on, begins and ends alternate. */
+            for (i = 0, open = 2; i < counts.copied; i++)
+            {
+                if (events[t][i].kind == HT__TRACE_SLOT_WAIT_BEGIN)
+                {
+                    if (open == 1)
+                        atomic_fetch_add(failures, 1);
+                    open = 1;
+                }
+                else if (events[t][i].kind == HT__TRACE_SLOT_GRANTED)
+                {
+                    if (open == 0)
+                        atomic_fetch_add(failures, 1);
+                    open = 0;
+                }
+                else if ((events[t][i].kind != HT__TRACE_YIELD_REQUEST && events[t][i].kind != HT__TRACE_PREEMPTION)
+                        || events[t][i].arg < 100 || events[t][i].arg >= 100 + SCHED_TASKS
+                        || events[t][i].arg == contenders[t].id)
+                    atomic_fetch_add(failures, 1);
+            }
+        }
+    return NULL;
+}
+
+static void test_sched_contention(void **state)
+{
+    static atomic_uint_fast64_t failures;
+    pthread_t threads[SCHED_TASKS], reader;
+    struct ht__trace_event events[4096];
+    struct ht__trace_counts counts;
+    uint64_t requests = 0, waits = 0, i;
+    struct timespec pause = { 1, 0 };
+    int t;
+
+    atomic_store(&failures, 0);
+    atomic_store(&sched_stop, 0);
+    assert_int_equal(ht__sched_configure(1, 200, yes_prepare, no_fire), HT__OK);
+    for (t = 0; t < SCHED_TASKS; t++)
+    {
+        contenders[t].id = 100 + t;
+        assert_non_null(contenders[t].ring = ht__trace_ring_create(contenders[t].id, 4096));
+        assert_int_equal(ht__sched_task_init(&contenders[t].sched), HT__OK);
+    }
+    ht__trace_set_sched_map(contender_map);
+    ht__trace_set_on(1);
+    for (t = 0; t < SCHED_TASKS; t++)
+        assert_int_equal(pthread_create(&threads[t], NULL, contender_main, &contenders[t]), 0);
+    assert_int_equal(pthread_create(&reader, NULL, sched_reader_main, &failures), 0);
+    nanosleep(&pause, NULL);
+    atomic_store(&sched_stop, 1);
+    for (t = 0; t < SCHED_TASKS; t++)
+        pthread_join(threads[t], NULL);
+    pthread_join(reader, NULL);
+    ht__trace_set_on(0);
+    ht__trace_set_sched_map(NULL);
+    ht__sched_configure(0, 0, NULL, NULL);
+
+    assert_int_equal(atomic_load(&failures), 0);
+    for (t = 0; t < SCHED_TASKS; t++)
+    {
+        ht__trace_snapshot(contenders[t].ring, events, 4096, &counts);
+        for (i = 0; i < counts.copied; i++)
+        {
+            requests += events[i].kind == HT__TRACE_YIELD_REQUEST;
+            waits += events[i].kind == HT__TRACE_SLOT_WAIT_BEGIN;
+        }
+        ht__sched_task_destroy(&contenders[t].sched);
+        ht__trace_ring_free(contenders[t].ring);
+    }
+    printf("trace under the scheduler: %llu slot waits, %llu yield requests in the rings\n",
+            (unsigned long long)waits, (unsigned long long)requests);
+    /* The run proves something only if tasks queued and runaways were asked. */
+    assert_true(waits > 0);
+    assert_true(requests > 0);
+    ht__sched_shutdown();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] =
@@ -293,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_retired_freed),
         cmocka_unit_test(test_sched_events),
         cmocka_unit_test(test_stress_single_writer),
+        cmocka_unit_test(test_sched_contention),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
