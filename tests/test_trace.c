@@ -344,10 +344,28 @@ static void test_with_profiling(void **state)
     assert_hr(ht_set_trace_buffer(control, 0), S_OK);
 }
 
+/* The interface's slots and the structures' layout, the same on x64 and
+ * i686: a consumer built against this header calls the right method. */
+static void test_abi(void **state)
+{
+    assert_int_equal(offsetof(IHostTaskTraceVtbl, SetBufferSize) / sizeof(void *), 3);
+    assert_int_equal(offsetof(IHostTaskTraceVtbl, GetBufferSize) / sizeof(void *), 4);
+    assert_int_equal(offsetof(IHostTaskTraceVtbl, GetTrace) / sizeof(void *), 5);
+    assert_int_equal(offsetof(IHostTaskTraceVtbl, Reset) / sizeof(void *), 6);
+    assert_int_equal(sizeof(IHostTaskTraceVtbl), 7 * sizeof(void *));
+    assert_int_equal(sizeof(HT_TRACE_EVENT), 32);
+    assert_int_equal(offsetof(HT_TRACE_EVENT, kind), 24);
+    assert_int_equal(sizeof(HT_TRACE_TASK), 40);
+    assert_int_equal(offsetof(HT_TRACE_TASK, firstEvent), 32);
+    assert_int_equal(sizeof(HT_TRACE_INFO), 40);
+    assert_int_equal(offsetof(HT_TRACE_INFO, nowNs), 32);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] =
     {
+        cmocka_unit_test(test_abi),
         FIXTURE_TEST(test_sequence),
         FIXTURE_TEST(test_full_buffer),
         FIXTURE_TEST(test_created_task),
