@@ -23,7 +23,7 @@ native=$root/build-native
 
 packages=(cmake make mingw-w64 mingw-w64-tools wine wine64 wine64-tools libwine-dev
           libcmocka-dev dpkg-dev debian-archive-keyring clang libclang-rt-14-dev
-          pkg-config python3 util-linux python3-jsonschema clang-format git)
+          pkg-config python3 util-linux python3-jsonschema clang-format git chromium)
 
 log() { printf '== %s\n' "$*" >&2; }
 

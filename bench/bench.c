@@ -246,6 +246,7 @@ struct bench_case
     int ops;                  /* calls per iteration; the series is per iteration */
     LONG64 expect_hooked;     /* -1: do not check; else hooked answers per iteration, 0 or 1 */
     BOOL profiling;           /* hosttask's profiling on while it runs */
+    BOOL tracing;             /* hosttask's event trace on while it runs */
 };
 
 static void set_profiling(BOOL on)
@@ -264,11 +265,15 @@ static double run_case(struct bench_case *c, LONG64 n)
 
     if (c->profiling)
         set_profiling(TRUE);
+    if (c->tracing && FAILED(hr = ht_set_trace_buffer(control, 4096)))
+        fail("ht_set_trace_buffer: 0x%08lx", (unsigned long)hr);
     t0 = qpc();
     hr = c->loop(c->obj, c->targets, n, &hooked);
     t1 = qpc();
     if (c->profiling)
         set_profiling(FALSE);
+    if (c->tracing)
+        ht_set_trace_buffer(control, 0);
     if (hr != S_OK)
     {
         fail("%s: a call returned 0x%08lx", c->s->name, (unsigned long)hr);
@@ -1408,7 +1413,7 @@ static int nextras;
 
 static void measure_single_thread(void)
 {
-    enum { PF, PH, PB, PP, CF, CH, RF, RH, RB, RP, HF, HH, QPC, NCASES };
+    enum { PF, PH, PB, PP, CF, CH, RF, RH, RB, RP, HF, HH, QPC, PT, NCASES };
     struct bench_case c[NCASES + 3 * MAX_EXTRA] =
     {
         [PF] = { series_new("pair.floor", "ns/pair"), loop_pairs, floor_obj, pair_targets, 2, -1, FALSE },
@@ -1424,6 +1429,7 @@ static void measure_single_thread(void)
         [HF] = { series_new("hook.floor", "ns/call"), loop_hook, floor_obj, unlisted_targets, 1, 1, FALSE },
         [HH] = { series_new("hook.hosttask.default", "ns/call"), loop_hook, hosttask, unlisted_targets, 1, 1, FALSE },
         [QPC] = { series_new("clock.QueryPerformanceCounter", "ns/call"), loop_clock, NULL, NULL, 1, -1, FALSE },
+        [PT] = { series_new("pair.hosttask.tracing", "ns/pair"), loop_pairs, hosttask, pair_targets, 2, -1, FALSE, TRUE },
     };
     enum { PF2, LISTED, UNLISTED, NCASES2 };
     struct bench_case c2[NCASES2] =
@@ -1505,15 +1511,23 @@ static void measure_single_thread(void)
             FALSE, "on/off");
     compare_row("7", "  QueryPerformanceCounter, one call", c[QPC].s, "floor: empty call, same signature",
             c[HF].s, FALSE, "clock/floor");
+    /* The event trace (docs/trace.md): off, on (a ring that wraps), and
+     * profiling for scale, each against the empty pair. */
+    compare_row("9", "Leave+Enter pair, tracing off", c[PH].s, "floor: empty pair in another DLL", c[PF].s, FALSE,
+            "hosttask/floor");
+    compare_row("9", "Leave+Enter pair, tracing on", c[PT].s, "floor: empty pair in another DLL", c[PF].s, FALSE,
+            "hosttask/floor");
+    compare_row("9", "Leave+Enter pair, profiling on", c[PP].s, "floor: empty pair in another DLL", c[PF].s, FALSE,
+            "hosttask/floor");
 }
 
 static void measure_scaling(void)
 {
     struct bench_case c[3] =
     {
-        { series_new("scaling.hosttask.1", "ns/pair"), loop_pairs, hosttask, pair_targets, 2, -1, FALSE },
-        { series_new("scaling.floor.1", "ns/pair"), loop_pairs, floor_obj, pair_targets, 2, -1, FALSE },
-        { series_new("scaling.baseline.1", "ns/pair"), loop_pairs, baseline, pair_targets, 2, -1, FALSE },
+        { series_new("scaling.hosttask.1", "ns/pair"), loop_pairs, hosttask, pair_targets, 2, -1, FALSE, FALSE },
+        { series_new("scaling.floor.1", "ns/pair"), loop_pairs, floor_obj, pair_targets, 2, -1, FALSE, FALSE },
+        { series_new("scaling.baseline.1", "ns/pair"), loop_pairs, baseline, pair_targets, 2, -1, FALSE, FALSE },
     };
     struct series *two[3] =
     {
@@ -1789,7 +1803,7 @@ static void usage(void)
            "  --quick     few iterations: proves the benchmark runs, measures nothing\n"
            "  --reps N    repetitions per figure (default 9, quick 3); medians are reported\n"
            "  --tasks N   live tasks in the memory measurement (default 10000, quick 200)\n"
-           "  --only LIST measure only these parts: calls (items 1, 2, 3, 7), scaling (4),\n"
+           "  --only LIST measure only these parts: calls (items 1, 2, 3, 7, 9), scaling (4),\n"
            "              lifecycle (5), memory (6); comma-separated\n"
            "  --with NAME=DLL  also measure another hosttask build's transitions and hook\n"
            "              calls, side by side in the same process (a copy of hosttask.dll\n"

@@ -158,6 +158,7 @@ BOOL WINAPI DllMain(HINSTANCE instance, DWORD reason, void *reserved)
         if (reserved)
             break;
         ht__tasks_process_detach();
+        ht__trace_process_detach();
         TlsFree(ht__tls_affinity);
         TlsFree(ht__tls_task);
         break;

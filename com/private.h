@@ -138,6 +138,9 @@ struct host_task
     /* The counters at the last IHostTaskStatistics::Reset, subtracted from
      * every snapshot; allocated by the first Reset, under the registry lock. */
     HT_TASK_STATS *baseline;
+    /* The event trace's ring (com/trace.c), while tracing has given it one:
+     * written to by the owning thread, replaced under the registry lock. */
+    struct ht__trace_ring *_Atomic trace;
 };
 
 /* The flags, as any thread may read them. */
@@ -277,5 +280,12 @@ static inline void ht__task_slot_release(struct host_task *task)
     if (ht__task_holds_slot(task))
         ht__sched_release(ht__task_sched(task));
 }
+
+/* Runs each(task, context) for every task alive, then done(context)
+ * (if not NULL), all under the registry lock. */
+void ht__tasks_for_each(void (*each)(struct host_task *task, void *context), void (*done)(void *context),
+        void *context);
+
+#include "trace.h"
 
 #endif /* HOSTTASK_PRIVATE_H */

@@ -57,6 +57,7 @@ static void task_destroy(struct host_task *task)
 
     EnterCriticalSection(&registry_lock);
     ht__list_remove(&task->link);
+    ht__trace_task_ended(task);
     LeaveCriticalSection(&registry_lock);
 
     if (sched)
@@ -175,6 +176,7 @@ static HRESULT STDMETHODCALLTYPE task_Alert(IHostTask *iface)
     /* Never blocks: the flag is the alert, the event only wakes a waiter.
      * An alert on a finished task is kept and harmless. */
     InterlockedIncrement64(&task->alerts);
+    ht__trace_alert(ht__task_current(), task);
     InterlockedOr(&task->flags, HT__TASK_ALERT_PENDING);
     SetEvent(task->alert_event);
     return S_OK;
@@ -345,6 +347,7 @@ static struct host_task *task_alloc(LONG flags)
 
     EnterCriticalSection(&registry_lock);
     ht__list_insert_tail(&registry, &task->link);
+    ht__trace_task_born(task, (flags & HT_TASK_ADOPTED) != 0);
     LeaveCriticalSection(&registry_lock);
     return task;
 }
@@ -368,6 +371,7 @@ struct host_task *ht__task_adopt_current(void)
         }
         task->affinity_depth = (LONG)(LONG_PTR)ht__tls_get(ht__tls_affinity);
         ht__tls_set(ht__tls_task, task);
+        ht__trace_task_start(task);
     }
     SetLastError(error);
     return task;
@@ -383,6 +387,7 @@ static void unbind_current(void)
     /* Task exit gives the slot back. */
     ht__nest_set_inside(&task->core, 0);
     ht__task_slot_release(task);
+    ht__trace_task_end(task);
     ht__tls_set(ht__tls_task, NULL);
     InterlockedOr(&task->flags, HT_TASK_ENDED);
     task_drop_hold(task);
@@ -416,6 +421,7 @@ static DWORD WINAPI task_thread(void *arg)
          * cooperative mode it runs holding a slot. */
         ht__nest_set_inside(&task->core, 1);
         ht__task_slot_acquire(task);
+        ht__trace_task_start(task);
         result = start.start(start.param);
     }
 
@@ -502,7 +508,20 @@ HRESULT ht__task_wait(HANDLE handle, DWORD milliseconds, DWORD option)
     return hr;
 }
 
+static HRESULT wait_untraced(struct host_task *self, HANDLE handle, DWORD milliseconds, DWORD option);
+
+/* A host wait, as the trace shows it: from its call to its result. */
 static HRESULT wait(struct host_task *self, HANDLE handle, DWORD milliseconds, DWORD option)
+{
+    HRESULT hr;
+
+    ht__trace_wait_begin(self, handle != NULL, option & WAIT_ALERTABLE, milliseconds);
+    hr = wait_untraced(self, handle, milliseconds, option);
+    ht__trace_wait_end(self, hr);
+    return hr;
+}
+
+static HRESULT wait_untraced(struct host_task *self, HANDLE handle, DWORD milliseconds, DWORD option)
 {
     BOOL alertable = (option & WAIT_ALERTABLE) && self;
     BOOL pump = (option & WAIT_MSGPUMP) != 0;
@@ -666,6 +685,19 @@ HRESULT ht__tasks_stats(UINT capacity, HT_TASK_STATS *stats, UINT *count)
     LeaveCriticalSection(&registry_lock);
     *count = n;
     return n > capacity ? S_FALSE : S_OK;
+}
+
+void ht__tasks_for_each(void (*each)(struct host_task *task, void *context), void (*done)(void *context),
+        void *context)
+{
+    LIST_ENTRY *entry;
+
+    EnterCriticalSection(&registry_lock);
+    for (entry = registry.Flink; entry != &registry; entry = entry->Flink)
+        each(CONTAINING_RECORD(entry, struct host_task, link), context);
+    if (done)
+        done(context);
+    LeaveCriticalSection(&registry_lock);
 }
 
 void ht__tasks_object_counts(ULONG *live, ULONG *bound_only)

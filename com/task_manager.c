@@ -18,6 +18,7 @@ struct task_manager
     IHostTaskManager IHostTaskManager_iface;
     IHostTaskConfig IHostTaskConfig_iface;
     IHostTaskStatistics IHostTaskStatistics_iface;
+    struct ht__trace_iface trace;   /* IHostTaskTrace, com/trace.c */
     LONG refcount;
     ICLRTaskManager *clr_manager;   /* swapped atomically by SetCLRTaskManager */
 };
@@ -61,6 +62,8 @@ static HRESULT STDMETHODCALLTYPE task_manager_QueryInterface(IHostTaskManager *i
         *out = &manager->IHostTaskConfig_iface;
     else if (IsEqualIID(riid, &IID_IHostTaskStatistics))
         *out = &manager->IHostTaskStatistics_iface;
+    else if (IsEqualIID(riid, &IID_IHostTaskTrace))
+        *out = &manager->trace.IHostTaskTrace_iface;
     else
         return E_NOINTERFACE;
 
@@ -100,6 +103,8 @@ static ULONG STDMETHODCALLTYPE task_manager_Release(IHostTaskManager *iface)
         ht__hook_policy_clear();
         atomic_store(&ht__strict, 0);
         atomic_store(&ht__profiling, 0);
+        ht__hooks_set(HT__HOOK_PROFILING, 0);
+        ht__trace_stop();
         ht__targets_reset();
         configure_scheduler(0, 0);
         HeapFree(GetProcessHeap(), 0, manager);
@@ -248,6 +253,7 @@ static __attribute__((noinline)) HRESULT leave_runtime_slow(SIZE_T target)
 
     if (!task)
         return E_OUTOFMEMORY;
+    ht__trace_leave(task, target);
     switch (ht__leave_runtime(&task->core, target))
     {
     case HT__OK:
@@ -279,7 +285,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_LeaveRuntime(IHostTaskManager *ifa
 {
     struct host_task *task = task_current_fast();
 
-    if (!task || atomic_load_explicit(&ht__profiling, memory_order_relaxed)
+    if (!task || atomic_load_explicit(&ht__transition_hooks, memory_order_relaxed)
             || !ht__nest_try_open(&task->core, HT__FRAME_OUT, HT__LEAVE))
         return leave_runtime_slow(target);
     if (ht__task_holds_slot(task))
@@ -295,6 +301,7 @@ static __attribute__((noinline)) HRESULT enter_runtime_slow(void)
      * managed code, so only strict mode refuses. */
     if (!task)
         return S_OK;
+    ht__trace_enter(task);
     if (ht__enter_runtime(&task->core) == HT__E_STATE)
         return HOST_E_INVALIDOPERATION;
     /* Back into managed code: in cooperative mode, only with a slot. */
@@ -306,7 +313,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_EnterRuntime(IHostTaskManager *ifa
 {
     struct host_task *task = task_current_fast();
 
-    if (!task || task->core.nprofile || !ht__nest_try_close(&task->core, HT__FRAME_OUT, HT__ENTER))
+    if (!task || task->core.nprofile || ht__trace_on() || !ht__nest_try_close(&task->core, HT__FRAME_OUT, HT__ENTER))
         return enter_runtime_slow();
     if (ht__sched_active() && !ht__task_holds_slot(task))
         return slot_acquire(task);
@@ -320,6 +327,7 @@ static __attribute__((noinline)) HRESULT reverse_leave_runtime_slow(void)
     /* Exactly S_OK: the CLR throws on anything else, even S_FALSE. */
     if (!task)
         return S_OK;
+    ht__trace_reverse_leave(task);
     if (ht__reverse_leave_runtime(&task->core) == HT__E_STATE)
         return HOST_E_INVALIDOPERATION;
     /* Back to the native caller. */
@@ -331,7 +339,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_ReverseLeaveRuntime(IHostTaskManag
 {
     struct host_task *task = task_current_fast();
 
-    if (!task || task->core.nprofile || !ht__nest_try_close(&task->core, HT__FRAME_IN, HT__REVERSE_LEAVE))
+    if (!task || task->core.nprofile || ht__trace_on() || !ht__nest_try_close(&task->core, HT__FRAME_IN, HT__REVERSE_LEAVE))
         return reverse_leave_runtime_slow();
     if (ht__task_holds_slot(task))
         return slot_release(task);
@@ -346,6 +354,7 @@ static __attribute__((noinline)) HRESULT reverse_enter_runtime_slow(void)
      * let through: the CLR would throw on anything but S_OK. */
     if (!task)
         return S_OK;
+    ht__trace_reverse_enter(task);
     if (ht__reverse_enter_runtime(&task->core) == HT__E_STATE)
         return HOST_E_INVALIDOPERATION;
     ht__task_slot_acquire(task);
@@ -356,7 +365,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_ReverseEnterRuntime(IHostTaskManag
 {
     struct host_task *task = task_current_fast();
 
-    if (!task || !ht__nest_try_open(&task->core, HT__FRAME_IN, HT__REVERSE_ENTER))
+    if (!task || ht__trace_on() || !ht__nest_try_open(&task->core, HT__FRAME_IN, HT__REVERSE_ENTER))
         return reverse_enter_runtime_slow();
     if (ht__sched_active() && !ht__task_holds_slot(task))
         return slot_acquire(task);
@@ -389,6 +398,7 @@ static void set_affinity_depth(LONG_PTR depth)
     ht__tls_set(ht__tls_affinity, (void *)depth);
     if (task)
         InterlockedExchange(&task->affinity_depth, (LONG)depth);
+    ht__trace_affinity(task, depth);
 }
 
 static HRESULT STDMETHODCALLTYPE task_manager_BeginThreadAffinity(IHostTaskManager *iface)
@@ -520,6 +530,7 @@ static HRESULT STDMETHODCALLTYPE config_SetHookPolicy(IHostTaskConfig *iface, BO
 static HRESULT STDMETHODCALLTYPE config_SetProfiling(IHostTaskConfig *iface, BOOL on)
 {
     atomic_store(&ht__profiling, on ? 1 : 0);
+    ht__hooks_set(HT__HOOK_PROFILING, on);
     return S_OK;
 }
 
@@ -788,6 +799,7 @@ HRESULT ht__task_manager_get(IHostTaskManager **out)
         manager->IHostTaskManager_iface.lpVtbl = &task_manager_vtbl;
         manager->IHostTaskConfig_iface.lpVtbl = &config_vtbl;
         manager->IHostTaskStatistics_iface.lpVtbl = &statistics_vtbl;
+        ht__trace_iface_init(&manager->trace, &manager->IHostTaskManager_iface);
         manager->refcount = 1;
         ht__module_addref();
         singleton = manager;

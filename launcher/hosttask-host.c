@@ -23,6 +23,7 @@
 #include "clr_metahost.h"
 #include "htdriver.h"
 #include "report.h"
+#include "trace_out.h"
 
 #define CLR_VERSION L"v4.0.30319"
 
@@ -43,6 +44,7 @@ struct options
     struct htd_options driver;
     const WCHAR *dll;
     const WCHAR *json;
+    const WCHAR *trace, *html;  /* --trace FILE, --html FILE (launcher/trace_out.c) */
     BOOL profiling;
     BOOL scheduler;             /* --scheduler given: set it; otherwise the server's own setting */
     UINT slots, quantum_us;
@@ -70,6 +72,9 @@ static void usage(FILE *out)
         "  --dll PATH             use hosttask.dll at PATH, registration-free; default: the\n"
         "                         registered server (ProgID HostTask.HostControl)\n"
         "  --json FILE            also write the report as JSON (launcher/report.schema.json)\n"
+        "  --trace FILE           record a timeline and write it in the Chrome Trace Event Format\n"
+        "                         (Perfetto, chrome://tracing; launcher/trace.schema.json)\n"
+        "  --html FILE            record a timeline and write it with the report as one HTML page\n"
         "  --scheduler=SLOTS[,QUANTUM_US]\n"
         "                         cooperative mode (SQL Server style): SLOTS tasks run managed code at\n"
         "                         a time (a number, or auto for one per processor; 0 is thread-per-task);\n"
@@ -192,9 +197,14 @@ static int parse_options(int argc, WCHAR **argv, struct options *o)
             o->driver.static_manager = TRUE;
         else if (!wcscmp(a, L"--no-profile"))
             o->profiling = FALSE;
-        else if ((!wcscmp(a, L"--dll") || !wcscmp(a, L"--json") || !wcscmp(a, L"--top")) && i + 1 < argc)
+        else if ((!wcscmp(a, L"--dll") || !wcscmp(a, L"--json") || !wcscmp(a, L"--top")
+                || !wcscmp(a, L"--trace") || !wcscmp(a, L"--html")) && i + 1 < argc)
         {
-            if (!wcscmp(a, L"--dll"))
+            if (!wcscmp(a, L"--trace"))
+                o->trace = argv[++i];
+            else if (!wcscmp(a, L"--html"))
+                o->html = argv[++i];
+            else if (!wcscmp(a, L"--dll"))
                 o->dll = argv[++i];
             else if (!wcscmp(a, L"--json"))
                 o->json = argv[++i];
@@ -417,6 +427,13 @@ int wmain(int argc, WCHAR **argv)
         return hr == E_INVALIDARG ? EXIT_USAGE : EXIT_NO_HOST;
     }
 
+    /* The timeline from the first task on. */
+    if ((o.trace || o.html) && FAILED(hr = ht_set_trace_buffer(control, TRACE_DEFAULT_BUFFER)))
+    {
+        describe_hresult(hr, text, sizeof(text));
+        fprintf(stderr, "hosttask-host: warning: tracing could not be turned on (%s)\n", text);
+    }
+
     /* Before Start: afterwards the CLR answers E_ACCESSDENIED. */
     if (FAILED(hr = ICLRRuntimeHost_SetHostControl(runtime, control)))
     {
@@ -476,6 +493,20 @@ int wmain(int argc, WCHAR **argv)
         code = (int)value;
 
     report_print(&report, stdout, o.top);
+    if (o.trace || o.html)
+    {
+        switch (trace_output(&report, control, simulated, o.trace, o.html, stdout))
+        {
+        case 2:
+            if (!FAILED(report.execute_hr))
+                code = EXIT_CHECK_FAILED;
+            break;
+        case 1:
+            if (!code)
+                code = EXIT_USAGE;
+            break;
+        }
+    }
     if (FAILED(report.execute_hr))
     {
         describe_hresult(report.execute_hr, text, sizeof(text));

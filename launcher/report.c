@@ -3,6 +3,7 @@
  * driver, the tables, the summary line and the JSON (launcher/report.schema.json).
  */
 #include "report.h"
+#include "json.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -511,37 +512,6 @@ void report_print_summary(const struct report *report, FILE *out, int exit_code)
 }
 
 /* ---- JSON ---- */
-
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++)
-    {
-        unsigned char c = (unsigned char)*s;
-
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
-static void json_wstring(FILE *f, const WCHAR *s)
-{
-    char utf8[1024];
-
-    if (!WideCharToMultiByte(CP_UTF8, 0, s, -1, utf8, sizeof(utf8), NULL, NULL))
-        utf8[0] = 0;
-    json_string(f, utf8);
-}
-
-static void json_hresult(FILE *f, HRESULT hr)
-{
-    fprintf(f, "\"0x%08lx\"", (unsigned long)hr);
-}
 
 static void json_scheduler(FILE *f, const HT_SCHEDULER_STATS *s)
 {

@@ -4,6 +4,7 @@
  * task waits or while a callback runs.
  */
 #include "scheduler.h"
+#include "trace.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,7 @@ static unsigned int find_runaways(struct ht__scheduler *s, uint64_t now, void **
                 s->held--;
                 atomic_store_explicit(&holder->holds_slot, 0, memory_order_relaxed);
                 s->stats.preemptions++;
+                ht__trace_preemption(s->head, holder);   /* the caller: the head */
             }
             continue;
         }
@@ -209,6 +211,7 @@ static unsigned int find_runaways(struct ht__scheduler *s, uint64_t now, void **
         holder->flagged_ns = now;
         holder->punished = 1;
         s->stats.forced_yields++;
+        ht__trace_yield_request(s->head, holder);   /* the caller: the head */
         atomic_fetch_add_explicit(&holder->forced_yields, 1, memory_order_relaxed);
         if (token)
             tokens[n++] = token;
@@ -268,6 +271,7 @@ void ht__sched_acquire(struct ht__sched_task *task)
         s->head = task;
     s->tail = task;
     s->stats.waiting++;
+    ht__trace_slot_wait_begin(task);
     start = ht__platform_now_ns();
     quantum_ms = (uint32_t)((s->quantum_ns + 999999u) / 1000000u);
 
@@ -299,6 +303,7 @@ void ht__sched_acquire(struct ht__sched_task *task)
         ht__platform_mutex_lock(s->lock);
     }
     record_wait(s, task, ht__platform_now_ns() - start);
+    ht__trace_slot_granted(task, ht__sched_holds(task));
     ht__platform_mutex_unlock(s->lock);
 }
 

@@ -9,8 +9,8 @@
  * to ICLRRuntimeHost::SetHostControl before ICLRRuntimeHost::Start.
  *
  * The DLL exports only the four Dll* entry points.  Everything else here
- * is inline code over hosttask's own interfaces, IHostTaskConfig and
- * IHostTaskStatistics, which the task manager answers to QueryInterface.
+ * is inline code over hosttask's own interfaces, IHostTaskConfig,
+ * IHostTaskStatistics and IHostTaskTrace, which the task manager answers to QueryInterface.
  * Link with libhosttask_guids.a (the IIDs and the CLSID), ole32 and uuid.
  * Works from C (no COBJMACROS needed) and from C++.
  */
@@ -76,7 +76,8 @@ static inline HRESULT ht_create_host_control(IHostControl **out)
 }
 
 /* The task manager of a host control, as any of its interfaces
- * (IID_IHostTaskManager, IID_IHostTaskConfig, IID_IHostTaskStatistics). */
+ * (IID_IHostTaskManager, IID_IHostTaskConfig, IID_IHostTaskStatistics,
+ * IID_IHostTaskTrace). */
 static inline HRESULT ht_get_manager_interface(IHostControl *control, REFIID riid, void **out)
 {
     IHostTaskManager *manager;
@@ -223,6 +224,53 @@ static inline HRESULT ht_reset_stats(IHostControl *control)
         return hr;
     hr = HT__CALL0(statistics, Reset);
     HT__CALL0(statistics, Release);
+    return hr;
+}
+
+/* The event trace (docs/trace.md): per task a buffer of the last `events`
+ * events (1 to HT_TRACE_MAX_BUFFER), time-stamped with the clock profiling
+ * reads, recorded with no lock and no allocation; a full buffer forgets
+ * its oldest events and counts them.  0 turns tracing off (the buffers
+ * stay, to be read).  Costs nothing while off.  Process-wide. */
+static inline HRESULT ht_set_trace_buffer(IHostControl *control, UINT events)
+{
+    IHostTaskTrace *trace;
+    HRESULT hr = ht_get_manager_interface(control, HT__REF(IID_IHostTaskTrace), (void **)&trace);
+
+    if (FAILED(hr))
+        return hr;
+    hr = HT__CALL(trace, SetBufferSize, events);
+    HT__CALL0(trace, Release);
+    return hr;
+}
+
+/* Takes the trace of every task that has a buffer, live or ended, without
+ * stopping any: up to task_capacity tasks and event_capacity events, each
+ * task's events oldest first (tasks[i].firstEvent, .eventCount).  S_FALSE
+ * when either did not fit; *info says how many there were. */
+static inline HRESULT ht_get_trace(IHostControl *control, UINT task_capacity, HT_TRACE_TASK *tasks,
+        UINT event_capacity, HT_TRACE_EVENT *events, HT_TRACE_INFO *info)
+{
+    IHostTaskTrace *trace;
+    HRESULT hr = ht_get_manager_interface(control, HT__REF(IID_IHostTaskTrace), (void **)&trace);
+
+    if (FAILED(hr))
+        return hr;
+    hr = HT__CALL(trace, GetTrace, task_capacity, tasks, event_capacity, events, info);
+    HT__CALL0(trace, Release);
+    return hr;
+}
+
+/* Starts the trace afresh, without stopping any task. */
+static inline HRESULT ht_reset_trace(IHostControl *control)
+{
+    IHostTaskTrace *trace;
+    HRESULT hr = ht_get_manager_interface(control, HT__REF(IID_IHostTaskTrace), (void **)&trace);
+
+    if (FAILED(hr))
+        return hr;
+    hr = HT__CALL0(trace, Reset);
+    HT__CALL0(trace, Release);
     return hr;
 }
 

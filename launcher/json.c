@@ -1,0 +1,33 @@
+/* The launcher's JSON writer (json.h). */
+#include "json.h"
+
+void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++)
+    {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+void json_wstring(FILE *f, const WCHAR *s)
+{
+    char utf8[1024];
+
+    if (!WideCharToMultiByte(CP_UTF8, 0, s, -1, utf8, sizeof(utf8), NULL, NULL))
+        utf8[0] = 0;
+    json_string(f, utf8);
+}
+
+void json_hresult(FILE *f, HRESULT hr)
+{
+    fprintf(f, "\"0x%08lx\"", (unsigned long)hr);
+}

@@ -1,0 +1,60 @@
+# The timeline (hosttask-host --trace and --html, docs/trace.md), included
+# by wine-tests/CMakeLists.txt.  Each run is simulated: the launcher holds
+# the trace against what the CLR-style driver did (per task, events of each
+# kind as many as the driver's calls; per target, its P/Invokes; every span
+# closed) and exits 6 on a mismatch.  Then the files are checked on their
+# own: the trace against launcher/trace.schema.json and the report of the
+# same run (python3-jsonschema), the page in headless Chromium.
+set(timeline ${CMAKE_CURRENT_BINARY_DIR}/timeline)
+set(ht_python_jsonschema "
+  for p in /usr/bin/python3 python3; do
+    if \"$p\" -c 'import jsonschema' 2>/dev/null; then py=\"$p\"; break; fi
+  done
+  test -n \"$py\" || { echo 'no python3 with the jsonschema module (Debian: python3-jsonschema)'; exit 1; }")
+
+# Thread-per-task, the default workload: P/Invokes, callbacks nested in
+# them, sleeps, joins and alerts.
+add_test(NAME launcher_trace COMMAND sh -c "
+  set -e
+  rm -f '${timeline}-default.json' '${timeline}-default.html' '${timeline}-default-report.json'
+  '${HT_WINERUN}' '$<TARGET_FILE:hosttask-host>' --simulate --dll 'Z:$<TARGET_FILE:hosttask>' --json 'Z:${timeline}-default-report.json' --trace 'Z:${timeline}-default.json' --html 'Z:${timeline}-default.html' > '${timeline}-default.txt'
+  cat '${timeline}-default.txt'
+  grep -Eq '^Trace: 8 tasks, [0-9]+ events \\(0 dropped by full buffers of [0-9]+\\), matches what the driver did \\(8 tasks\\)' '${timeline}-default.txt'
+  tail -n 1 '${timeline}-default.txt' | tr -d '\\r' | grep -q 'check ok, exit 0$'")
+# Cooperative mode, one slot, the CPU-bound workload: slot waits, yield
+# requests.  The page's screenshot is docs/timeline-cpu.png.
+add_test(NAME launcher_trace_cpu COMMAND sh -c "
+  set -e
+  rm -f '${timeline}-cpu.json' '${timeline}-cpu.html' '${timeline}-cpu-report.json'
+  '${HT_WINERUN}' '$<TARGET_FILE:hosttask-host>' --simulate=cpu --scheduler=1 --dll 'Z:$<TARGET_FILE:hosttask>' --json 'Z:${timeline}-cpu-report.json' --trace 'Z:${timeline}-cpu.json' --html 'Z:${timeline}-cpu.html' > '${timeline}-cpu.txt'
+  cat '${timeline}-cpu.txt'
+  grep -Eq '^Trace: 7 tasks, [0-9]+ events \\(0 dropped by full buffers of [0-9]+\\), matches what the driver did \\(7 tasks\\)' '${timeline}-cpu.txt'
+  tail -n 1 '${timeline}-cpu.txt' | tr -d '\\r' | grep -q 'check ok, exit 0$'")
+# The smallest workload, event for event: 25 P/Invokes of GetTickCount on
+# the calling thread, and nothing else.
+add_test(NAME launcher_trace_pinvoke COMMAND sh -c "
+  set -e
+  rm -f '${timeline}-pinvoke.json' '${timeline}-pinvoke-report.json'
+  '${HT_WINERUN}' '$<TARGET_FILE:hosttask-host>' --simulate --dll 'Z:$<TARGET_FILE:hosttask>' --json 'Z:${timeline}-pinvoke-report.json' --trace 'Z:${timeline}-pinvoke.json' hosttask-simulated HostTask.Simulated.Workloads PInvoke 25 > '${timeline}-pinvoke.txt'
+  cat '${timeline}-pinvoke.txt'
+  grep -Eq '^Trace: 1 tasks, 52 events \\(0 dropped by full buffers of [0-9]+\\), matches what the driver did \\(1 tasks\\)' '${timeline}-pinvoke.txt'
+  ${ht_python_jsonschema}
+  \"$py\" '${PROJECT_SOURCE_DIR}/launcher/check_trace.py' '${PROJECT_SOURCE_DIR}/launcher/trace.schema.json' '${timeline}-pinvoke.json' '${timeline}-pinvoke-report.json' --checked --pinvoke-run=25")
+set_tests_properties(launcher_trace launcher_trace_cpu launcher_trace_pinvoke PROPERTIES FIXTURES_REQUIRED wine TIMEOUT 120)
+set_tests_properties(launcher_trace PROPERTIES FIXTURES_SETUP timeline_default)
+set_tests_properties(launcher_trace_cpu PROPERTIES FIXTURES_SETUP timeline_cpu)
+
+add_test(NAME launcher_trace_schema COMMAND sh -c "${ht_python_jsonschema}
+  \"$py\" '${PROJECT_SOURCE_DIR}/launcher/check_trace.py' '${PROJECT_SOURCE_DIR}/launcher/trace.schema.json' '${timeline}-default.json' '${timeline}-default-report.json' --checked")
+set_tests_properties(launcher_trace_schema PROPERTIES FIXTURES_REQUIRED timeline_default)
+add_test(NAME launcher_trace_cpu_schema COMMAND sh -c "${ht_python_jsonschema}
+  \"$py\" '${PROJECT_SOURCE_DIR}/launcher/check_trace.py' '${PROJECT_SOURCE_DIR}/launcher/trace.schema.json' '${timeline}-cpu.json' '${timeline}-cpu-report.json' --checked --yield-requests")
+set_tests_properties(launcher_trace_cpu_schema PROPERTIES FIXTURES_REQUIRED timeline_cpu)
+
+# The pages in headless Chromium: no console message, a row per task, a
+# screenshot in the build tree (the cooperative one is docs/timeline-cpu.png).
+foreach(run default cpu)
+  add_test(NAME launcher_html_${run} COMMAND python3 ${PROJECT_SOURCE_DIR}/launcher/check_html.py
+           ${timeline}-${run}.html ${timeline}-${run}.json ${timeline}-${run}.png)
+  set_tests_properties(launcher_html_${run} PROPERTIES FIXTURES_REQUIRED timeline_${run} TIMEOUT 300)
+endforeach()
