@@ -514,7 +514,8 @@ void report_print(const struct report *report, FILE *out, unsigned int top)
         for (i = 0; i < report->mismatch_count && i < ARRAYSIZE(report->mismatches); i++)
             fprintf(out, "Mismatch: %s\n", report->mismatches[i]);
         if (!report->mismatch_count)
-            fprintf(out, "Check: the report matches what the driver did (%u tasks, %u targets, exact counts)\n",
+            fprintf(out, "Check: the report matches what the driver did (%u tasks, %u targets, exact counts; "
+                    "the runtime's own threads within one)\n",
                     report->check_tasks, report->check_targets);
     }
 }

@@ -70,7 +70,9 @@ UINT64 report_wait_quantile_ns(const HT_SCHEDULER_STATS *scheduler, double fract
 
 /* Fills the task and target tables from the host control's statistics. */
 HRESULT report_collect(struct report *report, IHostControl *control);
-/* Holds the tables against the driver's records (exact counts). */
+/* Holds the tables against the driver's records: exact counts, except that
+ * the runtime's own threads (finalizer, AD-unload helper), which run while
+ * the report is taken, may have one transition counted on one side only. */
 void report_check(struct report *report, struct htd_runtime *runtime);
 void report_print(const struct report *report, FILE *out, unsigned int top);
 /* The one-line summary, also the last line of report_print. */
