@@ -140,6 +140,18 @@ static HRESULT setup_for_host(struct htd_thread *thread)
         return S_OK;
     if (!thread->rec.created)
     {
+        /* SetupThread while a Thread.Start is pending: the attaching thread
+         * may be the new one, used early for a DLL_THREAD_ATTACH; the CLR
+         * asks the host for its task and releases it at once, before it
+         * looks (src/vm/threads.cpp (SetupThread)). */
+        if (InterlockedCompareExchange(&runtime->pending_starts, 0, 0))
+        {
+            IHostTask *pending = NULL;
+
+            IHostTaskManager_GetCurrentTask(manager, &pending);
+            if (pending)
+                IHostTask_Release(pending);
+        }
         /* InitThread: only the pointer counts.  NULL = the host refuses
          * this thread, and an ordinary thread then fails to start with
          * HOST_E_INVALIDOPERATION. */

@@ -360,7 +360,7 @@ void finish_session(struct session *s, BOOL expect_clean)
     assert_hr(s->hr_create, S_OK);
     assert_hr(s->hr_scheduler, S_OK);
 
-    /* The handshake (spec 5.1-5.2): NULL refused, all nine managers asked
+    /* The handshake (docs/clr-host.md steps 1-2): NULL refused, all nine managers asked
      * in the CLR's order, only the task manager taken, the CLR's task
      * manager handed over before the third is asked, the control kept with
      * one reference; a second SetHostControl asks only the empty slots and
