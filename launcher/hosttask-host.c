@@ -462,6 +462,8 @@ int wmain(int argc, WCHAR **argv)
 
     /* The statistics while every task is still known: the runtime releases
      * its tasks when it stops. */
+    if ((simulated = htd_runtime_from(runtime)))
+        report_note_driver(&report, simulated);
     if (FAILED(hr = report_collect(&report, control)))
     {
         describe_hresult(hr, text, sizeof(text));

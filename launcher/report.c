@@ -145,15 +145,33 @@ static void check_near(struct report *report, const struct htd_thread_record *re
  * yields or is caught past its quantum depends on timing, so those are held
  * to bounds; whether it holds a slot, and every count in thread-per-task
  * mode, are exact. */
-static void check_slots(struct report *report, const struct htd_thread *thread, struct report_task *task)
+void report_note_driver(struct report *report, struct htd_runtime *runtime)
+{
+    LONG t;
+
+    for (t = 0; t < runtime->thread_count && t < HTD_MAX_THREADS; t++)
+    {
+        /* The yields first: each follows a YieldTask call. */
+        report->safe_point_yields[t] = runtime->threads[t]->rec.safe_point_yields;
+        MemoryBarrier();
+        report->yield_task_calls[t] = runtime->threads[t]->clr_task.calls[HTD_TASK_YIELDTASK];
+    }
+    report->driver_noted = TRUE;
+}
+
+static void check_slots(struct report *report, const struct htd_thread *thread, LONG index,
+        struct report_task *task)
 {
     const struct htd_thread_record *rec = &thread->rec;
     const HT_TASK_STATS *stats = &task->stats;
     BOOL holds = (stats->flags & HT_TASK_HOLDS_SLOT) != 0, expected;
 
     task->has_clr = TRUE;
-    task->yield_task_calls = thread->clr_task.calls[HTD_TASK_YIELDTASK];
-    task->safe_point_yields = rec->safe_point_yields;
+    /* Read before the host's counters when the caller could (the host goes
+     * on asking a holder to yield while the report is taken). */
+    task->yield_task_calls = report->driver_noted ? report->yield_task_calls[index]
+            : thread->clr_task.calls[HTD_TASK_YIELDTASK];
+    task->safe_point_yields = report->driver_noted ? report->safe_point_yields[index] : rec->safe_point_yields;
     /* The managed code yields at a safe point only when asked. */
     if (task->safe_point_yields > task->yield_task_calls)
         mismatch(report, "task of '%s': %lld yields at safe points, for %lld YieldTask calls", rec->role,
@@ -294,7 +312,7 @@ void report_check(struct report *report, struct htd_runtime *runtime)
         check_near(report, rec, "max depth", task->stats.maxDepth, rec->max_depth);
         for (i = 0; i < ARRAYSIZE(task->stats.imbalances); i++)
             check_value(report, rec, "imbalances", task->stats.imbalances[i], 0);
-        check_slots(report, runtime->threads[t], task);
+        check_slots(report, runtime->threads[t], t, task);
     }
     check_scheduler_totals(report, runtime_threads);
 

@@ -264,6 +264,7 @@ static DWORD WINAPI session_thread(void *arg)
     CoInitializeEx(NULL, COINIT_MULTITHREADED);
     if (FAILED(s->hr_create = ht_create_host_control_from(NULL, &real)))
         return 1;
+    s->real = real;
     s->spy.IHostControl_iface.lpVtbl = &spy_vtbl;
     s->spy.refcount = 1;
     s->spy.inner = real;
@@ -305,6 +306,7 @@ static DWORD WINAPI session_thread(void *arg)
     s->wall_ms = now_ms() - start;
 
     s->report.profiling = s->profiling;
+    report_note_driver(&s->report, s->sim);
     report_collect(&s->report, real);
     report_check(&s->report, s->sim);
 
@@ -312,6 +314,7 @@ static DWORD WINAPI session_thread(void *arg)
     s->hr_stop_again = ICLRRuntimeHost_Stop(s->runtime);
     s->control_refs_after_stop = s->spy.refcount;
     ht_set_hook_policy(real, TRUE, 0, NULL);
+    s->real = NULL;
     s->control_final = IHostControl_Release(real);
     CoUninitialize();
     return 0;
@@ -354,8 +357,38 @@ void finish_session(struct session *s, BOOL expect_clean)
     int i;
 
     assert_non_null(thread);
-    /* Bounded: a deadlocked session fails here instead of hanging. */
-    assert_int_equal(WaitForSingleObject(thread, s->timeout_ms ? s->timeout_ms : 60000), WAIT_OBJECT_0);
+    /* Bounded: a deadlocked session fails here instead of hanging, and says
+     * where every managed thread was. */
+    if (WaitForSingleObject(thread, s->timeout_ms ? s->timeout_ms : 60000) != WAIT_OBJECT_0)
+    {
+        print_error("%ls did not end in %lu ms; GC pending %ld\n", s->method,
+                s->timeout_ms ? s->timeout_ms : 60000, s->sim ? s->sim->gc_pending : 0);
+        for (i = 0; s->sim && i < s->sim->thread_count; i++)
+            print_error("  '%s' (%04lx): started %ld ended %ld in_runtime %d out %ld coop %ld os_wait %ld "
+                    "interruptible %ld leave %lld enter %lld\n", s->sim->threads[i]->rec.role,
+                    s->sim->threads[i]->rec.os_thread_id, s->sim->threads[i]->started, s->sim->threads[i]->ended,
+                    s->sim->threads[i]->in_runtime, s->sim->threads[i]->out, s->sim->threads[i]->coop,
+                    s->sim->threads[i]->os_wait, s->sim->threads[i]->interruptible,
+                    s->sim->threads[i]->rec.leave, s->sim->threads[i]->rec.enter);
+        if (s->real)
+        {
+            HT_SCHEDULER_STATS sched;
+            HT_TASK_STATS tasks[HTD_MAX_THREADS];
+            UINT count = 0, t;
+
+            if (SUCCEEDED(ht_get_scheduler_stats(s->real, &sched)))
+                print_error("  scheduler: %u slots, %u held, %u waiting, %llu forced yields, %llu preemptions\n",
+                        sched.slots, sched.held, sched.waiting, (unsigned long long)sched.forcedYields,
+                        (unsigned long long)sched.preemptions);
+            if (SUCCEEDED(ht_get_task_stats(s->real, HTD_MAX_THREADS, tasks, &count)))
+                for (t = 0; t < count && t < HTD_MAX_THREADS; t++)
+                    print_error("  task on %04lx: flags 0x%lx, depth %llu, %llu acquisitions, %llu forced yields\n",
+                            tasks[t].threadId, tasks[t].flags, (unsigned long long)tasks[t].depth,
+                            (unsigned long long)tasks[t].slotAcquisitions,
+                            (unsigned long long)tasks[t].forcedYields);
+        }
+        fail_msg("session hung");
+    }
     CloseHandle(thread);
     assert_hr(s->hr_create, S_OK);
     assert_hr(s->hr_scheduler, S_OK);
@@ -404,11 +437,12 @@ void finish_session(struct session *s, BOOL expect_clean)
             fail_msg("report mismatch: %s", s->report.mismatches[0]);
     }
 
-    /* The fake CLR objects are back where they started, none
-     * over-released, and nothing keeps the DLL. */
+    /* Nothing keeps the DLL (the runtime's own threads end in Stop, and
+     * their tasks go a moment later), and the fake CLR objects are back
+     * where they started, none over-released. */
+    assert_hr(dll_can_unload_soon(), S_OK);
     if (!htd_fakes_at_baseline(s->sim, why, sizeof(why)))
         fail_msg("%s", why);
-    assert_hr(dll_can_unload_soon(), S_OK);
 }
 
 void end_session(struct session *s)

@@ -55,6 +55,7 @@ struct session
     DWORD timeout_ms;               /* for the whole session; 0: 60 s */
     /* Out. */
     HRESULT hr_scheduler;
+    IHostControl *volatile real;    /* the host control while the session runs (for a hang's dump) */
     ICLRRuntimeHost *runtime;
     struct htd_runtime *sim;
     struct spy_control spy;
