@@ -525,7 +525,8 @@ void report_print(const struct report *report, FILE *out, unsigned int top)
         for (i = 0; i < report->fault_count; i++)
             fprintf(out, "CLR %s: %s: 0x%08lx%s%s\n",
                     report->faults[i].kind == HTD_FAULT_THROW ? "exception"
-                    : report->faults[i].kind == HTD_FAULT_ASSERT ? "assert" : "unhandled exception",
+                    : report->faults[i].kind == HTD_FAULT_ASSERT ? "assert"
+                    : report->faults[i].kind == HTD_FAULT_HANG ? "hang" : "unhandled exception",
                     report->faults[i].what, (unsigned long)report->faults[i].hr,
                     htd_hresult_name(report->faults[i].hr) ? " " : "",
                     htd_hresult_name(report->faults[i].hr) ? htd_hresult_name(report->faults[i].hr) : "");
@@ -718,7 +719,8 @@ BOOL report_write_json(const struct report *report, const WCHAR *path, int exit_
     {
         fprintf(f, "%s\n    {\"kind\": \"%s\", \"hresult\": ", i ? "," : "",
                 report->faults[i].kind == HTD_FAULT_THROW ? "throw"
-                : report->faults[i].kind == HTD_FAULT_ASSERT ? "assert" : "unhandled");
+                : report->faults[i].kind == HTD_FAULT_ASSERT ? "assert"
+                : report->faults[i].kind == HTD_FAULT_HANG ? "hang" : "unhandled");
         json_hresult(f, report->faults[i].hr);
         fprintf(f, ", \"what\": ");
         json_string(f, report->faults[i].what);

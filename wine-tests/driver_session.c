@@ -55,9 +55,25 @@ static HRESULT STDMETHODCALLTYPE bad_GetCurrentTask(IHostTaskManager *iface, IHo
     return IHostTaskManager_GetCurrentTask(INNER(iface), task);
 }
 
+static DWORD WINAPI nothing_routine(void *arg)
+{
+    return 0;
+}
+
 static HRESULT STDMETHODCALLTYPE bad_CreateTask(IHostTaskManager *iface, DWORD stack, LPTHREAD_START_ROUTINE start,
         void *param, IHostTask **task)
 {
+    HRESULT hr;
+
+    /* A task already started on a routine of its own: the CLR's Start then
+     * fails (HOST_E_INVALIDOPERATION, a second Start), and its routine
+     * never runs. */
+    if (bad_impl(iface)->bad == BAD_START_FAIL && InterlockedIncrement(&bad_impl(iface)->create_calls) > 2)
+    {
+        if (SUCCEEDED(hr = IHostTaskManager_CreateTask(INNER(iface), stack, nothing_routine, NULL, task)))
+            IHostTask_Start(*task);
+        return hr;
+    }
     /* The runtime's own threads (finalizer, AD-unload helper) are created
      * at Start: only Thread.Start's calls fail. */
     if (bad_impl(iface)->bad == BAD_CREATE_TASK_FAIL && InterlockedIncrement(&bad_impl(iface)->create_calls) > 2)

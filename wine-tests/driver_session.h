@@ -28,7 +28,8 @@ enum bad
     BAD_REVERSE_ENTER_S_FALSE,      /* ReverseEnterRuntime: S_FALSE (the CLR throws) */
     BAD_SLEEP_TIMEOUT,              /* Sleep: HOST_E_TIMEOUT (the CLR asserts) */
     BAD_CREATE_TASK_FAIL,           /* CreateTask after the runtime's own two: E_FAIL (Thread.Start throws) */
-    BAD_LEAVE_OOM                   /* LeaveRuntime(GetTickCount): E_OUTOFMEMORY (the call is not made) */
+    BAD_LEAVE_OOM,                  /* LeaveRuntime(GetTickCount): E_OUTOFMEMORY (the call is not made) */
+    BAD_START_FAIL                  /* IHostTask::Start after the runtime's own two fails (the CLR would hang) */
 };
 
 struct spy_control

@@ -229,6 +229,21 @@ static void test_bad_create_task(void **state)
     end_session(s);
 }
 
+/* A Start that fails: the CLR only asserts and then spins forever waiting
+ * for the thread; the driver records both and unwinds. */
+static void test_bad_start(void **state)
+{
+    struct session *s = run_session(L"Threads", NULL, HTD_PINVOKE_X64);
+
+    s->bad = BAD_START_FAIL;
+    finish_session(s, FALSE);
+    assert_true(has_fault(s, HTD_FAULT_ASSERT, HOST_E_INVALIDOPERATION, "IHostTask::Start"));
+    assert_true(has_fault(s, HTD_FAULT_HANG, HOST_E_INVALIDOPERATION, "would spin forever"));
+    assert_false(has_fault(s, HTD_FAULT_THROW, HOST_E_INVALIDOPERATION, "Start"));
+    assert_hr(s->hr_execute, COR_E_THREADSTART);
+    end_session(s);
+}
+
 static void test_bad_leave(void **state)
 {
     struct session *s = run_session(L"PInvoke", L"10", HTD_PINVOKE_X64);
@@ -582,6 +597,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_reverse_enter),
         cmocka_unit_test(test_bad_sleep),
         cmocka_unit_test(test_bad_create_task),
+        cmocka_unit_test(test_bad_start),
         cmocka_unit_test(test_bad_leave),
     };
     int result;
