@@ -29,7 +29,8 @@ enum bad
     BAD_SLEEP_TIMEOUT,              /* Sleep: HOST_E_TIMEOUT (the CLR asserts) */
     BAD_CREATE_TASK_FAIL,           /* CreateTask after the runtime's own two: E_FAIL (Thread.Start throws) */
     BAD_LEAVE_OOM,                  /* LeaveRuntime(GetTickCount): E_OUTOFMEMORY (the call is not made) */
-    BAD_START_FAIL                  /* IHostTask::Start after the runtime's own two fails (the CLR would hang) */
+    BAD_START_FAIL,                 /* IHostTask::Start after the runtime's own two fails (the CLR would hang) */
+    BAD_STACK_GUARANTEE             /* GetStackGuarantee: 0; SetStackGuarantee: E_FAIL (startup fails) */
 };
 
 struct spy_control
@@ -54,6 +55,7 @@ struct session
     SIZE_T exclude_target;          /* the hook policy: wrap all but this (0: all) */
     UINT slots, quantum_us;         /* cooperative mode (ht_set_scheduler) when slots is not 0 */
     DWORD timeout_ms;               /* for the whole session; 0: 60 s */
+    HRESULT expect_start;           /* what ICLRRuntimeHost::Start must return (0: S_OK) */
     /* Out. */
     HRESULT hr_scheduler;
     IHostControl *volatile real;    /* the host control while the session runs (for a hang's dump) */

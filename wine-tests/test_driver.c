@@ -244,6 +244,25 @@ static void test_bad_start(void **state)
     end_session(s);
 }
 
+/* A stack guarantee the host cannot set: at startup the CLR's
+ * IfFailThrow fails Start, before any thread is set up. */
+static void test_bad_stack_guarantee(void **state)
+{
+    struct session *s = run_session(L"PInvoke", L"10", HTD_PINVOKE_X64);
+
+    s->bad = BAD_STACK_GUARANTEE;
+    s->expect_start = E_FAIL;
+    finish_session(s, FALSE);
+    assert_true(has_fault(s, HTD_FAULT_THROW, E_FAIL, "SetStackGuarantee"));
+    /* Nor can a thread be set up afterwards: the guarantee comes before
+     * SetCLRTask, and its failure is OutOfMemory (Thread::InitThread). */
+    assert_hr(s->hr_execute, E_OUTOFMEMORY);
+    assert_true(s->sim->thread_count >= 1);
+    assert_false(s->sim->threads[0]->rec.hosted);
+    assert_int_equal(s->sim->threads[0]->clr_task.refcount, 1);
+    end_session(s);
+}
+
 static void test_bad_leave(void **state)
 {
     struct session *s = run_session(L"PInvoke", L"10", HTD_PINVOKE_X64);
@@ -598,6 +617,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_sleep),
         cmocka_unit_test(test_bad_create_task),
         cmocka_unit_test(test_bad_start),
+        cmocka_unit_test(test_bad_stack_guarantee),
         cmocka_unit_test(test_bad_leave),
     };
     int result;
