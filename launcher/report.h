@@ -46,8 +46,10 @@ struct report
     struct report_task *tasks;
     UINT target_count;
     struct report_target *targets;
-    /* The scheduler's counters (slots 0: thread-per-task mode). */
-    HT_SCHEDULER_STATS scheduler;
+    /* The scheduler's counters (slots 0: thread-per-task mode), read after
+     * the tasks, and once more before them (scheduler_before): what ran
+     * meanwhile lies between the two. */
+    HT_SCHEDULER_STATS scheduler, scheduler_before;
 
     /* The simulated runtime's cross-check and faults. */
     BOOL checked;
