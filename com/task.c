@@ -196,9 +196,19 @@ static HRESULT STDMETHODCALLTYPE task_Join(IHostTask *iface, DWORD milliseconds,
     if (self)
         InterlockedIncrement64(&self->joins);
     ht__task_note_options(self, option);
-    /* A task joining itself waits for its own end: a deadlock, which the
-     * host may report unless told the wait is not in one. */
-    if (self == task && !(option & WAIT_NOTINDEADLOCK))
+    /* A task joining itself waits for its own end, which never comes
+     * while it waits.  A finite self-join is a timed, interruptible wait
+     * like any other and ends with HOST_E_TIMEOUT, as it would with no
+     * host: managed Thread.CurrentThread.Join(100) returns false after
+     * 100 ms, and Join(0) at once.  Managed Thread.Join passes
+     * WAIT_ALERTABLE (plus WAIT_MSGPUMP off an MTA) and never
+     * WAIT_NOTINDEADLOCK (dotnet/coreclr@ef1e2ab3
+     * src/vm/comsynchronizable.cpp (ThreadNative::DoJoin),
+     * src/vm/threads.cpp (HostJoinOnThread)), and the CLR throws
+     * HOST_E_DEADLOCK into managed code (src/vm/excep.cpp
+     * (RaiseDeadLockException)); so only an INFINITE self-join not
+     * marked WAIT_NOTINDEADLOCK is a deadlock the host reports. */
+    if (self == task && milliseconds == INFINITE && !(option & WAIT_NOTINDEADLOCK))
         return HOST_E_DEADLOCK;
     return ht__task_wait(task->thread, milliseconds, option);
 }

@@ -1,8 +1,8 @@
 /*
  * The CLR's side of a managed thread, faked: ICLRTaskManager and
- * ICLRTask2.  They behave as spec section 4 describes the CLR's objects
- * (dotnet/coreclr ef1e2ab3 src/vm/corhost.cpp CCLRTaskManager,
- * src/vm/threads.cpp Thread's ICLRTask methods), and keep real reference
+ * ICLRTask2.  They behave as the CLR's objects do (dotnet/coreclr@ef1e2ab3
+ * src/vm/corhost.cpp (CCLRTaskManager), src/vm/threads.cpp (Thread's
+ * ICLRTask methods)), and keep real reference
  * counts and per-method call counts, so that tests see the host's
  * AddRef/Release discipline and every call it makes back into the CLR.
  */
@@ -59,11 +59,18 @@ static HRESULT STDMETHODCALLTYPE manager_CreateTask(ICLRTaskManager *iface, ICLR
     if (!task)
         return E_POINTER;
     *task = NULL;
-    /* Only on a thread with no Thread yet; it sets up the calling thread,
-     * which calls the host's GetCurrentTask and SetCLRTask re-entrantly
-     * (spec 4, corhost.cpp CCLRTaskManager::CreateTask -> SetupThreadNoThrow). */
-    if (htd__current_thread())
-        return HOST_E_INVALIDOPERATION;
+    /* Meant for a thread with no Thread yet: it sets up the calling thread,
+     * which calls the host's GetCurrentTask and SetCLRTask re-entrantly.
+     * On a thread that has one, a checked build asserts and
+     * SetupThreadNoThrow returns that Thread, S_OK (src/vm/corhost.cpp
+     * (CCLRTaskManager::CreateTask)). */
+    if ((thread = htd__current_thread()))
+    {
+        htd__fault(thread->runtime, HTD_FAULT_ASSERT, S_OK, "ICLRTaskManager::CreateTask on a thread with a Thread");
+        /* Handed out like a new one: no AddRef. */
+        *task = (ICLRTask *)&thread->clr_task.ICLRTask2_iface;
+        return S_OK;
+    }
     if (!htd__active_runtime())
         return HOST_E_CLRNOTAVAILABLE;
     if (FAILED(hr = htd__attach_current(htd__active_runtime(), "CLR-created", &thread)))
@@ -79,7 +86,8 @@ static HRESULT STDMETHODCALLTYPE manager_GetCurrentTask(ICLRTaskManager *iface, 
     InterlockedIncrement(&manager.calls[HTD_MGR_GETCURRENTTASK]);
     if (!task)
         return E_POINTER;
-    /* The current Thread or NULL, S_OK, and no AddRef (spec 4). */
+    /* The current Thread or NULL, S_OK, and no AddRef (src/vm/corhost.cpp
+     * (CCLRTaskManager::GetCurrentTask)). */
     *task = thread ? (ICLRTask *)&thread->clr_task.ICLRTask2_iface : NULL;
     return S_OK;
 }
@@ -253,30 +261,45 @@ static HRESULT STDMETHODCALLTYPE clr_task_RudeAbort(ICLRTask2 *iface)
 
 static HRESULT STDMETHODCALLTYPE clr_task_NeedsPriorityScheduling(ICLRTask2 *iface, BOOL *needs)
 {
-    InterlockedIncrement(&impl_from_ICLRTask2(iface)->calls[HTD_TASK_NEEDSPRIORITYSCHEDULING]);
+    struct htd_clr_task *task = impl_from_ICLRTask2(iface);
+    struct htd_thread *thread = task->thread;
+
+    InterlockedIncrement(&task->calls[HTD_TASK_NEEDSPRIORITYSCHEDULING]);
     if (!needs)
         return E_POINTER;
-    /* Simulated managed code never runs in cooperative GC mode. */
-    *needs = FALSE;
+    /* TRUE in cooperative GC mode (running managed code) and on the
+     * finalizer (src/vm/threads.cpp (Thread::NeedsPriorityScheduling)). */
+    *needs = InterlockedCompareExchange(&thread->coop, 0, 0) || thread == thread->runtime->finalizer;
     return S_OK;
 }
 
 /* Called by a cooperative host, from another thread, for a task that has
- * held its slot past the quantum.  The CLR does not stop the thread here:
- * it marks it, and the thread yields when its managed code next reaches a
- * safe point.  What the source shows (dotnet/coreclr ef1e2ab3): Thread has
- * the state bit TS_YieldRequested, "The task should yield" (threads.h), and
- * __SwitchToThread clears it on a hosted thread before calling
- * IHostTaskManager::SwitchToTask.  That YieldTask sets it and that the
- * thread acts on it at its next GC poll (a loop back-edge, the return from
- * a P/Invoke) by calling __SwitchToThread is inference, as is the host's
- * use of YieldTask for runaways (spec section 7).  See htd_safe_point(). */
+ * held its slot past the quantum.  Thread::YieldTask (dotnet/coreclr@ef1e2ab3
+ * src/vm/threads.cpp): HOST_E_INVALIDOPERATION for the calling thread's own
+ * task, S_FALSE while a request is pending, S_OK for a thread not started
+ * yet; otherwise it sets TS_YieldRequested, and the thread yields at its
+ * next yield point (a GC poll: CommonTripThread, RareDisablePreemptiveGC,
+ * or the redirection of a thread in JIT code, src/vm/threadsuspend.cpp
+ * (CheckForAndDoRedirectForYieldTask)) by __SwitchToThread(0), which
+ * clears the flag and calls IHostTaskManager::SwitchToTask(0)
+ * (src/vm/hosting.cpp (__DangerousSwitchToThread)).  The real call
+ * suspends the target and, for one in cooperative mode outside JIT code,
+ * sleeps until it has yielded; the comment there: "YieldTask should not be
+ * called from a managed thread, as it can lead to deadlocks".  The fake
+ * never blocks: the driver's managed code is always "JIT code", which the
+ * CLR redirects and returns.  See htd_safe_point(). */
 static HRESULT STDMETHODCALLTYPE clr_task_YieldTask(ICLRTask2 *iface)
 {
     struct htd_clr_task *task = impl_from_ICLRTask2(iface);
+    struct htd_thread *thread = task->thread;
 
     InterlockedIncrement(&task->calls[HTD_TASK_YIELDTASK]);
-    InterlockedExchange(&task->thread->yield_requested, 1);
+    if (htd__current_thread() == thread)
+        return HOST_E_INVALIDOPERATION;
+    if (!thread->started)
+        return S_OK;
+    if (InterlockedCompareExchange(&thread->yield_requested, 1, 0))
+        return S_FALSE;
     return S_OK;
 }
 

@@ -1,7 +1,7 @@
 /*
  * The CLR-style driver: a simulated .NET Framework runtime that drives a
- * task-hosting host exactly as the CLR does (spec section 5), for machines
- * where no real CLR can run (Wine: section 8).
+ * task-hosting host as the CLR's source shows it does (docs/clr-host.md),
+ * for machines where no real CLR can run (Wine).
  *
  * It is an ICLRRuntimeHost.  A host program does what it would do with the
  * real runtime (SetHostControl before Start, ExecuteInDefaultAppDomain,
@@ -9,9 +9,12 @@
  * code" it runs is a workload written in C against the functions below,
  * each of which makes the host calls the CLR makes for the managed
  * operation it stands for (P/Invoke, callback, Thread.Start, Join, Sleep,
- * Interrupt, thread affinity) and treats every result the way the CLR
- * does: where the CLR would throw or assert, the driver records a fault
- * and the workload sees a failing HRESULT.
+ * Interrupt, thread affinity, Monitor and WaitHandle waits, CLR-internal
+ * locks, GC suspension, COM calls, QCalls) and treats every result the way
+ * the CLR does: where the CLR would throw or assert, the driver records a
+ * fault and the workload sees a failing HRESULT.  Start creates the
+ * runtime's own threads (the finalizer and the AppDomain-unload helper) as
+ * the CLR does.
  *
  * Everything the driver did is recorded per managed thread and per P/Invoke
  * target, so that tests and the launcher can hold the host's statistics
@@ -19,8 +22,12 @@
  * ICLRTask2) keep real reference counts for the same reason.
  *
  * Sources cited in the code: dotnet/coreclr at ef1e2ab3 (src/vm:
- * corhost.cpp, threads.cpp, hosting.cpp, frames.cpp, dllimport.cpp) and
- * dotnet/docs docs/framework/unmanaged-api/hosting/.
+ * corhost.cpp, ceemain.cpp, threads.cpp, threadsuspend.cpp, hosting.cpp,
+ * frames.cpp, dllimport.cpp, crst.cpp, synch.cpp, syncblk.cpp,
+ * finalizerthread.cpp, appdomain.cpp, comsynchronizable.cpp) and
+ * Microsoft's hosting reference pages (dotnet/docs
+ * docs/framework/unmanaged-api/hosting/); docs/clr-host.md has the
+ * protocol step by step.
  */
 #ifndef HOSTTASK_HTDRIVER_H
 #define HOSTTASK_HTDRIVER_H
@@ -31,11 +38,14 @@
 extern "C" {
 #endif
 
-/* The P/Invoke stub shapes of the two architectures (spec 5.6). */
+/* The P/Invoke stub shapes of the two architectures: dotnet/coreclr@ef1e2ab3
+ * src/vm/frames.cpp (PInvokeStubForHostWorker) for x64,
+ * src/vm/dllimport.cpp (NDirect::... SetNDirectTarget) and
+ * src/vm/i386/cgenx86.cpp for x86. */
 enum htd_pinvoke_style
 {
     HTD_PINVOKE_X64,   /* CallNeedsHostHook before every call */
-    HTD_PINVOKE_X86    /* CallNeedsHostHook once per target, when its stub is bound */
+    HTD_PINVOKE_X86    /* CallNeedsHostHook once per P/Invoke declaration, when its stub is bound */
 };
 
 struct htd_options
@@ -45,6 +55,12 @@ struct htd_options
      * Release return 1 (corhost.cpp).  TRUE mimics that; FALSE returns the
      * real count.  Either way the driver counts internally. */
     BOOL static_manager;
+    /* The finalizer's first idle wait, made through LeaveRuntime/EnterRuntime
+     * before it blocks in the OS with no LeaveRuntime at all: 0 means the
+     * CLR's 2000 ms (src/vm/finalizerthread.cpp
+     * (FinalizerThread::WaitForFinalizerEvent)).  Tests shorten it to reach
+     * the unannounced wait within a short run. */
+    DWORD finalizer_wait_ms;
 };
 
 #define HTD_MAX_THREADS 64
@@ -109,7 +125,7 @@ struct htd_thread_record
     LONG max_affinity;
     LONG64 expected_exceptions; /* ThreadInterruptedException and the like, caught by the workload */
     ULONGLONG start_ms, end_ms; /* GetTickCount64 at setup and at the end of the body */
-    /* Cooperative scheduling (spec section 7), as the CLR's side sees it. */
+    /* Cooperative scheduling (docs/scheduler.md), as the CLR's side sees it. */
     LONG64 slot_entries;        /* times the thread came into the runtime from outside it (attach,
                                  * EnterRuntime, ReverseEnterRuntime from native code) or back from
                                  * a host wait (Sleep > 0, Join) while in it: a cooperative host
@@ -118,6 +134,13 @@ struct htd_thread_record
                                  * requeue the task for its slot once more */
     LONG64 safe_point_yields;   /* yields made at a safe point because the host had called
                                  * ICLRTask::YieldTask (a subset of switches) */
+    BOOL runtime_thread;        /* one of the CLR's own (finalizer, AD-unload helper): it runs
+                                 * while a host takes its report */
+    LONG64 os_blocks;           /* OS waits made inside the runtime with no LeaveRuntime (a
+                                 * contended CLR lock, the finalizer's idle wait): the slot
+                                 * stays with the task until the host preempts it */
+    LONG64 monitor_waits;       /* contended Monitor.Enter that blocked (LeaveRuntime'd) */
+    LONG64 gc_waits;            /* times it waited for a GC to end (WaitUntilGCComplete) */
 };
 
 /* One managed thread: the CLR's Thread object. */
@@ -137,6 +160,42 @@ struct htd_thread
     LONG affinity;
     volatile LONG yield_requested;  /* TS_YieldRequested: the host called YieldTask */
     BOOL in_runtime;            /* in managed code (not out in a P/Invoke or back in native code) */
+    LONG out;                   /* LeaveRuntime calls not yet matched by EnterRuntime */
+    volatile LONG coop;         /* cooperative GC mode: a GC must wait for it to reach a safe point */
+    volatile LONG os_wait;      /* in an OS wait inside the runtime with no LeaveRuntime */
+    volatile LONG os_alertable; /* TSNC_OSAlertableWait: Thread.Interrupt wakes it by APC */
+    volatile LONG ended;        /* the body returned: its OS thread is on its way out */
+    unsigned int start_flags;   /* how it was started (driver_private.h HTD__START_*) */
+};
+
+/* A CLR-internal lock (Crst) when the host has no IHostSyncManager: an OS
+ * critical section (src/vm/crst.cpp (CrstBase::InitWorker, CrstBase::Enter,
+ * CrstBase::SpinEnter)). */
+struct htd_crst
+{
+    CRITICAL_SECTION section;
+    const char *name;
+};
+
+/* A managed object's lock (Monitor.Enter/Exit): the AwareLock of its sync
+ * block, with an OS auto-reset event to block on when there is no
+ * IHostSyncManager (src/vm/syncblk.cpp (AwareLock::EnterEpilogHelper),
+ * src/vm/synch.cpp (CLREvent::CreateMonitorEvent)). */
+struct htd_monitor
+{
+    volatile LONG owner;        /* the OS thread id of the owner, 0 when free */
+    volatile LONG waiters;
+    HANDLE event;
+};
+
+/* What kind of call out of managed code a target is called by. */
+enum htd_call_kind
+{
+    HTD_CALL_PINVOKE,           /* [DllImport] */
+    HTD_CALL_INTERNAL,          /* the CLR's own OS call (a wait): always wrapped, never asked */
+    HTD_CALL_COM,               /* a COM method through an RCW */
+    HTD_CALL_CALLI,             /* an unmanaged calli (a native function pointer) */
+    HTD_CALL_QCALL              /* a QCall into the runtime's native helpers */
 };
 
 /* One P/Invoke target: what its stub did. */
@@ -144,18 +203,27 @@ struct htd_target_record
 {
     SIZE_T target;
     char name[48];
+    enum htd_call_kind kind;
     LONG64 hook_queries;        /* CallNeedsHostHook calls for it */
     LONG64 wrapped_calls;       /* calls made between LeaveRuntime and EnterRuntime */
     LONG64 direct_calls;        /* calls the host said need no hook */
     BOOL internal;              /* a CLR-internal OS call: always wrapped, never asked */
-    BOOL bound, needs_hook;     /* x86: the answer cached at bind */
+};
+
+/* x86: one P/Invoke declaration (NDirectMethodDesc), bound once. */
+struct htd_declaration
+{
+    SIZE_T target;
+    char name[48];
+    BOOL needs_hook;
 };
 
 enum htd_fault_kind
 {
     HTD_FAULT_THROW,            /* the CLR would throw a managed exception */
     HTD_FAULT_ASSERT,           /* the CLR would assert (checked build) and carry on */
-    HTD_FAULT_UNHANDLED         /* an exception no workload code caught */
+    HTD_FAULT_UNHANDLED,        /* an exception no workload code caught */
+    HTD_FAULT_HANG              /* the CLR would hang here (the driver unwinds instead) */
 };
 
 struct htd_fault
@@ -188,8 +256,29 @@ struct htd_runtime
     LONG thread_count;
     struct htd_target_record targets[HTD_MAX_TARGETS];
     LONG target_count;
+    struct htd_declaration declarations[HTD_MAX_TARGETS];
+    LONG declaration_count;
+    volatile LONG pending_starts;       /* ThreadStore::m_PendingThreadCount */
     struct htd_fault faults[HTD_MAX_FAULTS];
     LONG fault_count;
+
+    /* The runtime's own threads, created at Start (src/vm/ceemain.cpp
+     * (EEStartupHelper)), ended at Stop. */
+    struct htd_thread *finalizer, *unload_helper;
+    HANDLE finalizer_event;     /* hEventFinalizer: work for the finalizer (auto-reset) */
+    HANDLE finalizer_done;      /* hEventFinalizerDone (manual) */
+    HANDLE unload_event;        /* g_pUnloadStartEvent (auto-reset) */
+    HANDLE runtime_thread_ended[2];
+    volatile LONG quit;         /* FinalizerThread::fQuitFinalizer, and the same for the helper */
+    volatile LONG unload_helper_up;     /* g_fADUnloadWorkerOK: 1 up, -1 failed */
+    /* GC suspension (src/vm/threadsuspend.cpp (Thread::SuspendRuntime)). */
+    struct htd_crst thread_store_lock;  /* ThreadStore::s_pThreadStore->m_Crst */
+    volatile LONG gc_pending;   /* g_TrapReturningThreads for a GC */
+    struct htd_thread *volatile gc_suspender;
+    HANDLE gc_suspend_event;    /* g_pGCSuspendEvent (auto-reset) */
+    HANDLE gc_done;             /* the GC-done event WaitUntilGCComplete waits on (manual) */
+    LONG64 gcs;
+    BOOL resources;             /* the events and locks above exist */
 
     /* The last ExecuteInDefaultAppDomain. */
     WCHAR assembly[MAX_PATH], type[128], method[64], argument[128];
@@ -238,7 +327,7 @@ HRESULT htd_pinvoke(struct htd_thread *self, SIZE_T target, const char *name, ht
         void *ctx, ULONG_PTR *result);
 
 /* A native-to-managed callback (reverse P/Invoke), called from native code
- * on any thread: finds the calling thread's Thread or sets one up (spec 5.8),
+ * on any thread: finds the calling thread's Thread or sets one up,
  * then ReverseEnterRuntime, managed(self, ctx), ReverseLeaveRuntime. */
 typedef HRESULT (*htd_managed_fn)(struct htd_thread *self, void *ctx);
 HRESULT htd_reverse_call(struct htd_runtime *runtime, htd_managed_fn managed, void *ctx);
@@ -247,8 +336,13 @@ HRESULT htd_reverse_call(struct htd_runtime *runtime, htd_managed_fn managed, vo
 HRESULT htd_thread_start(struct htd_thread *self, const char *role,
         HRESULT (*body)(struct htd_thread *self, void *arg), void *arg, struct htd_thread **out);
 /* Thread.Join(ms): *joined FALSE when the time ran out.  COR_E_THREADINTERRUPTED
- * when interrupted. */
+ * when interrupted, HOST_E_DEADLOCK when the host says the join is one. */
 HRESULT htd_thread_join(struct htd_thread *self, struct htd_thread *thread, DWORD milliseconds, BOOL *joined);
+/* A CLR-internal join (Thread::Join(timeout, alertable)): WAIT_NOTINDEADLOCK,
+ * plus WAIT_ALERTABLE when alertable, e.g. the abort poll's self-join
+ * Join(10, TRUE).  *joined FALSE when the time ran out. */
+HRESULT htd_internal_join(struct htd_thread *self, struct htd_thread *thread, DWORD milliseconds, BOOL alertable,
+        BOOL *joined);
 /* Thread.Sleep(ms).  COR_E_THREADINTERRUPTED when interrupted. */
 HRESULT htd_thread_sleep(struct htd_thread *self, DWORD milliseconds);
 /* Thread.Interrupt. */
@@ -261,15 +355,45 @@ BOOL htd_thread_in_wait(struct htd_thread *thread);
 /* Thread.BeginThreadAffinity / EndThreadAffinity; the CLR's own locks too. */
 HRESULT htd_begin_affinity(struct htd_thread *self);
 HRESULT htd_end_affinity(struct htd_thread *self);
-/* WaitHandle.WaitOne: the CLR's own OS wait (spec 5.10).  *signaled
- * FALSE on timeout. */
+/* WaitHandle.WaitOne: the CLR's own OS wait, alertable, between LeaveRuntime
+ * and EnterRuntime.  *signaled FALSE on timeout; COR_E_THREADINTERRUPTED when
+ * Thread.Interrupt (an APC) ended it. */
 HRESULT htd_wait_handle(struct htd_thread *self, HANDLE handle, DWORD milliseconds, BOOL *signaled);
+/* Monitor.Enter / Monitor.Exit on a managed object's lock.  Contended:
+ * SwitchToTask(0) spins, then an alertable OS wait between LeaveRuntime
+ * and EnterRuntime. */
+HRESULT htd_monitor_init(struct htd_monitor *monitor);
+void htd_monitor_delete(struct htd_monitor *monitor);
+HRESULT htd_monitor_enter(struct htd_thread *self, struct htd_monitor *monitor);
+void htd_monitor_exit(struct htd_thread *self, struct htd_monitor *monitor);
+/* A CLR-internal lock: thread affinity for as long as it is held,
+ * SwitchToTask(0) spins, then an OS block with no LeaveRuntime. */
+void htd_crst_init(struct htd_crst *crst, const char *name);
+void htd_crst_delete(struct htd_crst *crst);
+void htd_crst_enter(struct htd_thread *self, struct htd_crst *crst);
+void htd_crst_leave(struct htd_thread *self, struct htd_crst *crst);
+/* A GC (GC.Collect(), or an allocation that triggers one): suspends the
+ * runtime, collects, resumes, and hands the finalizer its work. */
+HRESULT htd_gc_collect(struct htd_thread *self);
+/* A call through a runtime-callable wrapper (a COM object's method): x64
+ * asks CallNeedsHostHook each call, x86 wraps it without asking. */
+HRESULT htd_com_call(struct htd_thread *self, SIZE_T target, const char *name, htd_native_stub stub, void *ctx,
+        ULONG_PTR *result);
+/* A QCall (e.g. the body of Thread.Yield's helpers): x64 never hooks it;
+ * x86 asks CallNeedsHostHook once and never wraps it. */
+HRESULT htd_qcall(struct htd_thread *self, SIZE_T target, const char *name, htd_native_stub stub, void *ctx,
+        ULONG_PTR *result);
+/* An unmanaged calli (a call through a native function pointer): x64 asks
+ * each call; x86 wraps it without asking. */
+HRESULT htd_calli(struct htd_thread *self, SIZE_T target, const char *name, htd_native_stub stub, void *ctx,
+        ULONG_PTR *result);
 /* Marks an exception the workload caught and expected. */
 void htd_caught(struct htd_thread *self, HRESULT hr);
 /* A safe point (a GC poll: a loop's back-edge, the return from a P/Invoke).
- * If the host asked this thread to yield (ICLRTask::YieldTask), it does so
- * here: SwitchToTask(0).  htd_pinvoke has one after every call; workloads
- * put one in every loop that may run long. */
+ * A pending GC parks the thread here until it ends; if the host asked this
+ * thread to yield (ICLRTask::YieldTask), it does so here: SwitchToTask(0).
+ * htd_pinvoke has one after every call; workloads put one in every loop
+ * that may run long. */
 void htd_safe_point(struct htd_thread *self);
 
 /* The record of a target (NULL when the workload never called it). */

@@ -1,6 +1,6 @@
 /*
  * The simulated runtime: ICLRRuntimeHost and ICLRControl, as CorHost2 in
- * dotnet/coreclr ef1e2ab3 src/vm/corhost.cpp implements them for the .NET
+ * dotnet/coreclr@ef1e2ab3 src/vm/corhost.cpp implements them for the .NET
  * Framework (FEATURE_INCLUDE_ALL_INTERFACES), and the thread store.
  *
  * What it does not simulate (no assemblies, app domains other than the
@@ -114,7 +114,8 @@ struct htd_thread *htd__thread_new(struct htd_runtime *runtime, const char *role
     htd__copy_role(thread->rec.role, sizeof(thread->rec.role), role);
 
     /* ThreadStore::AddThread under the thread store lock, a CLR lock and so
-     * an affinity bracket (spec 5.5). */
+     * an affinity bracket (src/vm/threads.cpp (ThreadStore::AddThread),
+     * src/vm/threadsuspend.cpp (ThreadStore::LockThreadStore)). */
     htd__clr_lock_bracket(runtime);
     EnterCriticalSection(&runtime->lock);
     if (runtime->thread_count < HTD_MAX_THREADS)
@@ -133,9 +134,9 @@ void htd__threads_die(struct htd_runtime *runtime)
     IHostTask *task;
     LONG i;
 
-    /* Each IHostTask is Released once, when its Thread dies (spec 5.18,
-     * threads.cpp Thread::~Thread -> ReleaseHostTask).  At shutdown every
-     * Thread dies. */
+    /* Each IHostTask is Released once, when its Thread dies
+     * (src/vm/threads.cpp (Thread::~Thread -> ReleaseHostTask)); the CLR
+     * never calls SetCLRTask(NULL).  At shutdown every Thread dies. */
     for (i = 0; i < runtime->thread_count; i++)
         if ((task = InterlockedExchangePointer((void **)&runtime->threads[i]->host_task, NULL)))
             IHostTask_Release(task);
@@ -212,9 +213,10 @@ static ULONG STDMETHODCALLTYPE runtime_AddRef(ICLRRuntimeHost *iface)
 }
 
 /* Gives back every host object the runtime holds.  The CLR releases the
- * IHostControl in Stop and never releases host managers; a stopped CLR
- * cannot start again, so the driver gives those back too, which lets
- * tests see the host's own counts return to zero (spec 5.19). */
+ * IHostControl in Stop and never releases host managers
+ * (src/vm/corhost.cpp (CorHost2::Stop)); a stopped CLR cannot start again,
+ * so the driver gives those back too, which lets tests see the host's own
+ * counts return to zero.  The runtime's own threads end first. */
 static void release_host_objects(struct htd_runtime *runtime)
 {
     IHostTaskManager *manager;
@@ -222,6 +224,7 @@ static void release_host_objects(struct htd_runtime *runtime)
     IUnknown *other;
     int i;
 
+    htd__runtime_threads_stop(runtime);
     htd__threads_die(runtime);
     if ((control = InterlockedExchangePointer((void **)&runtime->host_control, NULL)))
         IHostControl_Release(control);
@@ -251,6 +254,7 @@ static ULONG STDMETHODCALLTYPE runtime_Release(ICLRRuntimeHost *iface)
         if (thread->clr_task.refcount == 1)
             HeapFree(GetProcessHeap(), 0, thread);
     }
+    htd__runtime_resources_free(runtime);
     DeleteCriticalSection(&runtime->lock);
     HeapFree(GetProcessHeap(), 0, runtime);
     return 0;
@@ -264,9 +268,11 @@ void htd__clr_lock_bracket(struct htd_runtime *runtime)
 
     if (!manager)
         return;
-    /* Every CLR critical section is entered inside Begin/EndThreadAffinity
-     * (threads.cpp, Crst via IncCantStopCount/BeginThreadAffinity), also on
-     * threads with no Thread.  The CLR only asserts S_OK. */
+    /* A CLR critical section with no sync manager is entered inside
+     * Begin/EndThreadAffinity, also on threads with no Thread (skipped only
+     * on GC-special and debugger-helper threads): src/vm/crst.cpp
+     * (CrstBase::Enter, CrstBase::Leave), src/vm/threads.cpp
+     * (Thread::BeginThreadAffinity).  The CLR only asserts S_OK. */
     if ((hr = IHostTaskManager_BeginThreadAffinity(manager)) != S_OK)
         htd__fault(runtime, HTD_FAULT_ASSERT, hr, "BeginThreadAffinity (CLR lock)");
     if ((thread = htd__current_thread()) && ++thread->affinity > thread->rec.max_affinity)
@@ -280,8 +286,9 @@ void htd__clr_lock_bracket(struct htd_runtime *runtime)
 static HRESULT STDMETHODCALLTYPE runtime_Start(ICLRRuntimeHost *iface)
 {
     struct htd_runtime *runtime = impl_from_ICLRRuntimeHost(iface);
+    IHostTaskManager *manager = runtime->task_manager;
     struct htd_thread *thread;
-    HRESULT hr;
+    HRESULT hr, end;
 
     /* CorHost2::Start: a second Start of a running runtime only counts. */
     if (runtime->started)
@@ -294,13 +301,28 @@ static HRESULT STDMETHODCALLTYPE runtime_Start(ICLRRuntimeHost *iface)
     InterlockedExchange(&runtime->started, 1);
     InterlockedExchange(&runtime->start_count, 1);
 
-    /* EEStartup: the runtime-start affinity bracket, on a thread that may
-     * have no task yet (spec 5.3), then SetupThread for the thread that
-     * started the runtime (spec 5.4). */
-    htd__clr_lock_bracket(runtime);
-    if (FAILED(hr = htd__get_or_attach(runtime, "main", &thread)))
-        return hr;
-    return S_OK;
+    if (!htd__runtime_resources_init(runtime))
+        return E_OUTOFMEMORY;
+    /* EnsureEEStarted: a direct host BeginThreadAffinity, all of EEStartup,
+     * EndThreadAffinity, on a thread that has no task yet
+     * (src/vm/ceemain.cpp (EnsureEEStarted)).  Inside: InitThreadManager's
+     * stack guarantee (CLRSetThreadStackGuarantee(STSGuarantee_Force),
+     * IfFailThrow) before any task exists, SetupThread for the starting
+     * thread, then the finalizer and the AppDomain-unload helper
+     * (src/vm/threads.cpp (InitThreadManager), src/vm/ceemain.cpp
+     * (EEStartupHelper)). */
+    if (manager && (hr = IHostTaskManager_BeginThreadAffinity(manager)) != S_OK)
+        htd__fault(runtime, HTD_FAULT_ASSERT, hr, "BeginThreadAffinity (runtime start)");
+    if (SUCCEEDED(hr = htd__stack_guarantee(runtime))
+            && SUCCEEDED(hr = htd__get_or_attach(runtime, "main", &thread)))
+    {
+        hr = htd__runtime_threads_start(runtime, thread);
+        /* Back to the host's native code. */
+        htd__leave_coop(thread);
+    }
+    if (manager && (end = IHostTaskManager_EndThreadAffinity(manager)) != S_OK)
+        htd__fault(runtime, HTD_FAULT_ASSERT, end, "EndThreadAffinity (runtime start)");
+    return hr;
 }
 
 static HRESULT STDMETHODCALLTYPE runtime_Stop(ICLRRuntimeHost *iface)
@@ -345,7 +367,8 @@ static HRESULT ask_manager(struct htd_runtime *runtime, IHostControl *control, R
         {
             runtime->task_manager = object;
             /* Right after the task manager is accepted, before the next
-             * manager is asked for; the result is ignored (spec 5.2). */
+             * manager is asked for; the result is ignored
+             * (src/vm/corhost.cpp (CorHost2::SetHostControl)). */
             runtime->clr_manager_given_after = runtime->asked_count;
             IHostTaskManager_SetCLRTaskManager(runtime->task_manager,
                     &htd_clr_manager()->ICLRTaskManager_iface);
@@ -399,7 +422,8 @@ static HRESULT STDMETHODCALLTYPE runtime_SetHostControl(ICLRRuntimeHost *iface, 
 
     /* One caller at a time.  While another holds the spin lock, each spin
      * yields through the host: the accepted task manager's SwitchToTask(0),
-     * or one fetched from this control and released at once (spec 5.2). */
+     * or one fetched from this control and released at once
+     * (src/vm/corhost.cpp (CorHost2::SetHostControl)). */
     while (InterlockedExchange(&set_host_control_busy, 1) == 1)
     {
         if (runtime->task_manager)
@@ -543,7 +567,10 @@ static HRESULT STDMETHODCALLTYPE runtime_ExecuteInDefaultAppDomain(ICLRRuntimeHo
         return COR_E_MISSINGMETHOD;
 
     runtime->run_start_ms = GetTickCount64();
+    /* Managed code runs in cooperative GC mode. */
+    htd__enter_coop(thread);
     hr = workload->run(thread, argument, &value);
+    htd__leave_coop(thread);
     runtime->run_end_ms = GetTickCount64();
     thread->rec.end_ms = runtime->run_end_ms;
     /* EX_CATCH_HRESULT: an exception that leaves the method becomes the
@@ -604,7 +631,8 @@ static HRESULT STDMETHODCALLTYPE control_GetCLRManager(ICLRControl *iface, REFII
 
     if (!out)
         return E_INVALIDARG;
-    /* After start no manager is handed out (spec 4). */
+    /* After start no manager is handed out (src/vm/corhost.cpp
+     * (CCorCLRControl::GetCLRManager)). */
     if (runtime->started)
         return HOST_E_INVALIDOPERATION;
     /* The same static object SetCLRTaskManager gives, without a reference. */

@@ -12,6 +12,7 @@
  */
 #include "driver_private.h"
 
+#include <objbase.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,7 +117,7 @@ static ULONG_PTR stub_GetLocaleInfoEx(void *ctx)
 }
 
 /* The managed delegate EnumSystemLocalesEx calls back: a callback inside
- * a P/Invoke, with a P/Invoke of its own inside (spec 5.7). */
+ * a P/Invoke, with a P/Invoke of its own inside. */
 static HRESULT managed_locale(struct htd_thread *self, void *arg)
 {
     struct locale_ctx *ctx = arg;
@@ -241,7 +242,7 @@ static DWORD WINAPI native_thread(void *arg)
     int i;
 
     /* The native library calls its registered managed callback several
-     * times from a thread of its own (spec 5.8). */
+     * times from a thread of its own. */
     for (i = 0; i < args->callbacks; i++)
         if (FAILED(args->hr = htd_reverse_call(args->runtime, managed_native_callback, NULL)))
             break;
@@ -329,7 +330,7 @@ static HRESULT worker_body(struct htd_thread *self, void *arg)
         return hr;
     if (FAILED(hr = sort_numbers(self, 16 + 8 * args->index, &args->failures)))
         return hr;
-    /* A region that must stay on this OS thread, nested (spec 5.5). */
+    /* A region that must stay on this OS thread, nested. */
     htd_begin_affinity(self);
     htd_begin_affinity(self);
     for (i = 0; i < args->index; i++)
@@ -422,8 +423,8 @@ static HRESULT join(struct htd_thread *self, struct htd_thread *thread, int *fai
     return S_OK;
 }
 
-/* Thread.Sleep + Thread.Interrupt and Join + Thread.Interrupt (spec 5.13),
- * and a Join(0) that times out. */
+/* Thread.Sleep + Thread.Interrupt and Join + Thread.Interrupt, and a
+ * Join(0) that times out. */
 static HRESULT interrupt_scenario(struct htd_thread *self, int *failures)
 {
     struct sleeper_args sleeper_args = { 5000, FALSE };
@@ -606,7 +607,7 @@ struct cruncher_args
 };
 
 /* for (...) { x = f(x); } with no P/Invoke, no allocation, no wait: the
- * code SQL Server's scheduler must force to yield (spec section 7).  The
+ * code SQL Server's scheduler must force to yield (docs/scheduler.md).  The
  * clock that bounds it is the simulation's own, not a P/Invoke the
  * managed code makes. */
 static HRESULT cruncher_body(struct htd_thread *self, void *arg)
@@ -711,6 +712,201 @@ static HRESULT run_cpu(struct htd_thread *self, const WCHAR *argument, DWORD *re
     return S_OK;
 }
 
+/* ---- Contention: managed locks, the CLR's own locks, GC ---- */
+
+struct contention
+{
+    struct htd_monitor monitor;     /* lock (shared) { ... } */
+    struct htd_crst crst;           /* a CLR-internal lock (say, a class loader's) */
+    LONG shared, internal;
+    int rounds;
+};
+
+struct contender_args
+{
+    struct contention *c;
+    BOOL collector;                 /* calls GC.Collect() every other round */
+};
+
+/* lock (obj) { n = shared; Sleep(1) as a P/Invoke; shared = n + 1; }, then
+ * the CLR's own work under one of its locks (a millisecond in the OS with
+ * no LeaveRuntime: the runtime does not announce it), and, on the
+ * collector, a GC. */
+static HRESULT contender_body(struct htd_thread *self, void *arg)
+{
+    struct contender_args *args = arg;
+    struct contention *c = args->c;
+    HRESULT hr;
+    LONG n;
+    int i;
+
+    for (i = 0; i < c->rounds; i++)
+    {
+        if (FAILED(hr = htd_monitor_enter(self, &c->monitor)))
+            return hr;
+        n = c->shared;
+        hr = pinvoke(self, IMP_SLEEP, stub_Sleep, (void *)(ULONG_PTR)1, NULL);
+        c->shared = n + 1;
+        htd_monitor_exit(self, &c->monitor);
+        if (FAILED(hr))
+            return hr;
+
+        htd_crst_enter(self, &c->crst);
+        n = c->internal;
+        Sleep(1);
+        c->internal = n + 1;
+        htd_crst_leave(self, &c->crst);
+
+        if (args->collector && i % 2 == 0 && FAILED(hr = htd_gc_collect(self)))
+            return hr;
+        htd_safe_point(self);
+    }
+    return S_OK;
+}
+
+struct waiter_args
+{
+    HANDLE event;
+    BOOL interrupted, signaled;
+};
+
+/* try { event.WaitOne(); } catch (ThreadInterruptedException) { ... } */
+static HRESULT waiter_body(struct htd_thread *self, void *arg)
+{
+    struct waiter_args *args = arg;
+    HRESULT hr = htd_wait_handle(self, args->event, 30000, &args->signaled);
+
+    if (hr == COR_E_THREADINTERRUPTED)
+    {
+        htd_caught(self, hr);
+        args->interrupted = TRUE;
+        return S_OK;
+    }
+    return hr;
+}
+
+static ULONG_PTR stub_stream_write(void *ctx)
+{
+    IStream *stream = ctx;
+    ULONG written = 0;
+    DWORD value = 42;
+
+    return SUCCEEDED(IStream_Write(stream, &value, sizeof(value), &written)) && written == sizeof(value);
+}
+
+static ULONG_PTR __attribute__((noinline)) qcall_tick(void *ctx)
+{
+    return (ULONG_PTR)GetTickCount64();
+}
+
+static ULONG_PTR stub_calli(void *ctx)
+{
+    return ((DWORD (WINAPI *)(void))ctx)();
+}
+
+/* The other ways out of managed code: a COM method through an RCW, a
+ * QCall, an unmanaged calli; and the two kinds of self-join:
+ * Thread.CurrentThread.Join(50) (managed: WAIT_ALERTABLE), which must
+ * time out, and the CLR's abort-poll self-join Join(10, TRUE)
+ * (WAIT_NOTINDEADLOCK | WAIT_ALERTABLE). */
+static HRESULT other_calls(struct htd_thread *self, int *failures)
+{
+    FARPROC pid = GetProcAddress(GetModuleHandleW(L"kernel32.dll"), "GetCurrentProcessId");
+    IStream *stream = NULL;
+    ULONG_PTR value = 0;
+    BOOL joined = TRUE;
+    HRESULT hr;
+
+    if (FAILED(hr = CreateStreamOnHGlobal(NULL, TRUE, &stream)))
+        return hr;
+    hr = htd_com_call(self, (SIZE_T)stream->lpVtbl->Write, "IStream::Write", stub_stream_write, stream, &value);
+    IStream_Release(stream);
+    if (FAILED(hr))
+        return hr;
+    if (!value)
+        (*failures)++;
+    if (FAILED(hr = htd_qcall(self, (SIZE_T)qcall_tick, "qcall_tick", qcall_tick, NULL, &value)))
+        return hr;
+    if (FAILED(hr = htd_calli(self, (SIZE_T)pid, "calli GetCurrentProcessId", stub_calli, (void *)pid, &value)))
+        return hr;
+    if (value != GetCurrentProcessId())
+        (*failures)++;
+    if (FAILED(hr = htd_thread_join(self, self, 50, &joined)))
+        return hr;
+    if (joined)
+        (*failures)++;
+    joined = TRUE;
+    if (FAILED(hr = htd_internal_join(self, self, 10, TRUE, &joined)))
+        return hr;
+    if (joined)
+        (*failures)++;
+    return S_OK;
+}
+
+#define CONTENDERS 3
+
+static HRESULT run_contention(struct htd_thread *self, const WCHAR *argument, DWORD *ret)
+{
+    struct contender_args args[CONTENDERS];
+    struct htd_thread *threads[CONTENDERS] = { NULL }, *waiter = NULL;
+    struct waiter_args waiter_args = { NULL, FALSE, FALSE };
+    struct contention c;
+    int failures = 0, i;
+    char role[24];
+    HRESULT hr;
+    BOOL joined;
+
+    if (FAILED(hr = bind_imports()))
+        return hr;
+    memset(&c, 0, sizeof(c));
+    c.rounds = parse_scale(argument, 10, 1000);
+    if (FAILED(hr = htd_monitor_init(&c.monitor)))
+        return hr;
+    htd_crst_init(&c.crst, "contention");
+    if (!(waiter_args.event = CreateEventW(NULL, TRUE, FALSE, NULL)))
+    {
+        hr = HRESULT_FROM_WIN32(GetLastError());
+        goto done;
+    }
+    if (FAILED(hr = htd_thread_start(self, "waiter", waiter_body, &waiter_args, &waiter)))
+        goto done;
+    for (i = 0; i < CONTENDERS; i++)
+    {
+        args[i].c = &c;
+        args[i].collector = i == 0;
+        snprintf(role, sizeof(role), "contender %d", i + 1);
+        if (FAILED(hr = htd_thread_start(self, role, contender_body, &args[i], &threads[i])))
+            goto done;
+    }
+    if (FAILED(hr = other_calls(self, &failures)))
+        goto done;
+    /* Thread.Interrupt of a thread in WaitHandle.WaitOne: an APC. */
+    wait_until_blocked(self, waiter);
+    htd_thread_interrupt(self, waiter);
+    for (i = 0; i < CONTENDERS; i++)
+    {
+        if (FAILED(hr = htd_thread_join(self, threads[i], INFINITE, &joined)))
+            goto done;
+        if (!joined || FAILED(threads[i]->result))
+            failures++;
+    }
+    if (FAILED(hr = htd_thread_join(self, waiter, INFINITE, &joined)))
+        goto done;
+    if (!joined || !waiter_args.interrupted || waiter_args.signaled)
+        failures++;
+    if (c.shared != CONTENDERS * c.rounds || c.internal != CONTENDERS * c.rounds)
+        failures++;
+    if (!self->runtime->gcs)
+        failures++;
+    *ret = failures + (DWORD)self->runtime->fault_count;
+done:
+    if (waiter_args.event)
+        CloseHandle(waiter_args.event);
+    htd_crst_delete(&c.crst);
+    htd_monitor_delete(&c.monitor);
+    return hr;
+}
+
 static HRESULT run_interrupt(struct htd_thread *self, const WCHAR *argument, DWORD *ret)
 {
     int failures = 0;
@@ -728,7 +924,7 @@ const struct htd_workload htd_workloads[] =
 {
     { L"Default", "default", "3 worker threads (P/Invokes, locale and qsort callbacks, blocking native "
             "calls, nested affinity, sleeps), Sleep/Join interrupted by Thread.Interrupt, a timed-out "
-            "Join, a native-born thread calling back", run_default },
+            "Join, a native-born thread calling back; the runtime's finalizer and AD-unload helper", run_default },
     { L"PInvoke", "pinvoke", "ARGUMENT (default 10000) P/Invokes of GetTickCount on the calling thread",
             run_pinvoke },
     { L"Callbacks", "callbacks", "native code calling managed code: EnumSystemLocalesEx, qsort, and a "
@@ -739,6 +935,10 @@ const struct htd_workload htd_workloads[] =
     { L"Cpu", "cpu", "3 threads computing ARGUMENT (default 40) ms each with no P/Invoke (runaways for a "
             "cooperative scheduler), one computing as long but calling Thread.Yield every ms, 2 threads "
             "making 10 blocking native calls (Sleep(2)) each", run_cpu },
+    { L"Contention", "contention", "3 threads contending ARGUMENT (default 10) rounds each for a Monitor "
+            "(held across a P/Invoke) and a CLR-internal lock (held across an unannounced OS wait), one "
+            "of them calling GC.Collect() every other round; a WaitHandle wait ended by Thread.Interrupt "
+            "(an APC); a COM call, a QCall, a calli; two timed self-joins", run_contention },
 };
 const unsigned int htd_workload_count = ARRAYSIZE(htd_workloads);
 

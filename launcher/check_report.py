@@ -111,10 +111,19 @@ def main(argv):
         transitions = sum(sum(t["transitions"].values()) for t in report["tasks"])
         if summary["transitions"] != transitions:
             problems.append("summary.transitions %d, tables %d" % (summary["transitions"], transitions))
+        # A target's call is counted when its EnterRuntime closes it: the
+        # LeaveRuntimes still open (the AD-unload helper's LeaveRuntime(0)
+        # and the waits the runtime's own threads sit in) are not calls yet.
         calls = sum(t["calls"] for t in report["targets"])
         leaves = sum(t["transitions"]["leave"] for t in report["tasks"])
-        if report["profiling"] and calls != leaves:
-            problems.append("target calls %d != LeaveRuntime calls %d" % (calls, leaves))
+        open_frames = sum(t["depth"] for t in report["tasks"])
+        if report["profiling"] and calls + open_frames != leaves:
+            problems.append("target calls %d + %d open != LeaveRuntime calls %d" % (calls, open_frames, leaves))
+        # The runtime's own threads are there, named for what they are.
+        roles = [t["role"] for t in report["tasks"]]
+        for word in ("finalizer", "unload"):
+            if not any(word in role for role in roles):
+                problems.append("no task with a role naming the %s" % word)
         problems += scheduler_problems(report)
     scheduler = report["scheduler"]
     for option in options:

@@ -66,7 +66,9 @@ static void usage(FILE *out)
         "\n"
         "  --simulate[=WORKLOAD]  no real CLR: the CLR-style driver plays the runtime and runs\n"
         "                         WORKLOAD (default: default).  ASSEMBLY TYPE METHOD, if given,\n"
-        "                         name the workload (TYPE %ls, METHOD as below).\n"
+        "                         name the workload (TYPE %ls, METHOD as below).  The\n"
+        "                         runtime starts its own finalizer and AD-unload helper,\n"
+        "                         shown as tasks of their own.\n"
         "  --pinvoke=x64|x86      simulate: P/Invoke stubs of that architecture (default x64)\n"
         "  --static-manager       simulate: the CLR's ICLRTaskManager AddRef/Release return 1\n"
         "  --dll PATH             use hosttask.dll at PATH, registration-free; default: the\n"
@@ -477,6 +479,8 @@ int wmain(int argc, WCHAR **argv)
 
     /* The statistics while every task is still known: the runtime releases
      * its tasks when it stops. */
+    if ((simulated = htd_runtime_from(runtime)))
+        report_note_driver(&report, simulated);
     if (FAILED(hr = report_collect(&report, control)))
     {
         describe_hresult(hr, text, sizeof(text));

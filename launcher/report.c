@@ -22,6 +22,8 @@ HRESULT report_collect(struct report *report, IHostControl *control)
 
     if (!(report->tasks = calloc(MAX_TASKS, sizeof(*report->tasks))))
         return E_OUTOFMEMORY;
+    if (FAILED(ht_get_scheduler_stats(control, &report->scheduler_before)))
+        memset(&report->scheduler_before, 0, sizeof(report->scheduler_before));
     {
         HT_TASK_STATS *stats = calloc(MAX_TASKS, sizeof(*stats));
 
@@ -128,19 +130,51 @@ static void check_value(struct report *report, const struct htd_thread_record *r
                 rec->os_thread_id, what, (unsigned long long)reported, (long long)done);
 }
 
+/* The runtime's own threads (finalizer, AD-unload helper) run while the
+ * report is taken: the finalizer's idle wait may end between the host's
+ * snapshot and the driver's reading, so one transition of theirs may be
+ * counted on one side only.  Their counts are held to within one. */
+static void check_near(struct report *report, const struct htd_thread_record *rec, const char *what,
+        UINT64 reported, LONG64 done)
+{
+    if (!rec->runtime_thread)
+        check_value(report, rec, what, reported, done);
+    else if ((LONG64)reported < done - 1 || (LONG64)reported > done + 1)
+        mismatch(report, "task of '%s' (thread %04lx): %s %llu, the driver made %lld (within one)", rec->role,
+                rec->os_thread_id, what, (unsigned long long)reported, (long long)done);
+}
+
 /* Cooperative scheduling on one Thread's task.  How often a task waits,
  * yields or is caught past its quantum depends on timing, so those are held
  * to bounds; whether it holds a slot, and every count in thread-per-task
  * mode, are exact. */
-static void check_slots(struct report *report, const struct htd_thread *thread, struct report_task *task)
+void report_note_driver(struct report *report, struct htd_runtime *runtime)
+{
+    LONG t;
+
+    for (t = 0; t < runtime->thread_count && t < HTD_MAX_THREADS; t++)
+    {
+        /* The yields first: each follows a YieldTask call. */
+        report->safe_point_yields[t] = runtime->threads[t]->rec.safe_point_yields;
+        MemoryBarrier();
+        report->yield_task_calls[t] = runtime->threads[t]->clr_task.calls[HTD_TASK_YIELDTASK];
+    }
+    report->driver_noted = TRUE;
+}
+
+static void check_slots(struct report *report, const struct htd_thread *thread, LONG index,
+        struct report_task *task)
 {
     const struct htd_thread_record *rec = &thread->rec;
     const HT_TASK_STATS *stats = &task->stats;
     BOOL holds = (stats->flags & HT_TASK_HOLDS_SLOT) != 0, expected;
 
     task->has_clr = TRUE;
-    task->yield_task_calls = thread->clr_task.calls[HTD_TASK_YIELDTASK];
-    task->safe_point_yields = rec->safe_point_yields;
+    /* Read before the host's counters when the caller could (the host goes
+     * on asking a holder to yield while the report is taken). */
+    task->yield_task_calls = report->driver_noted ? report->yield_task_calls[index]
+            : thread->clr_task.calls[HTD_TASK_YIELDTASK];
+    task->safe_point_yields = report->driver_noted ? report->safe_point_yields[index] : rec->safe_point_yields;
     /* The managed code yields at a safe point only when asked. */
     if (task->safe_point_yields > task->yield_task_calls)
         mismatch(report, "task of '%s': %lld yields at safe points, for %lld YieldTask calls", rec->role,
@@ -157,9 +191,13 @@ static void check_slots(struct report *report, const struct htd_thread *thread, 
             mismatch(report, "task of '%s' holds a slot in thread-per-task mode", rec->role);
         return;
     }
-    /* Each entry into the runtime takes a slot; each yield may take one more. */
-    if (stats->slotAcquisitions < (UINT64)rec->slot_entries
-            || stats->slotAcquisitions > (UINT64)(rec->slot_entries + rec->switches))
+    /* Each entry into the runtime takes a slot; each yield may take one
+     * more, and so may a task preempted in an OS wait the runtime did not
+     * announce, at its next host call.  The runtime's own threads may have
+     * one entry in flight (check_near). */
+    if (stats->slotAcquisitions + (rec->runtime_thread ? 1 : 0) < (UINT64)rec->slot_entries
+            || stats->slotAcquisitions > (UINT64)(rec->slot_entries + rec->switches + rec->os_blocks
+                    + (rec->runtime_thread ? 1 : 0)))
         mismatch(report, "task of '%s': %llu slot acquisitions, for %lld entries into the runtime and %lld "
                 "yields", rec->role, (unsigned long long)stats->slotAcquisitions, (long long)rec->slot_entries,
                 (long long)rec->switches);
@@ -168,19 +206,33 @@ static void check_slots(struct report *report, const struct htd_thread *thread, 
     if (stats->forcedYields < (UINT64)task->yield_task_calls)
         mismatch(report, "task of '%s': %llu forced yields counted, %lld YieldTask calls made", rec->role,
                 (unsigned long long)stats->forcedYields, (long long)task->yield_task_calls);
-    /* A task holds a slot exactly while its thread is in managed code. */
+    /* A task holds a slot exactly while its thread is in managed code,
+     * unless it was preempted in an OS wait the runtime did not announce
+     * (the finalizer's idle wait), or it is one of the runtime's own with
+     * a transition in flight. */
     expected = !(stats->flags & HT_TASK_ENDED) && thread->in_runtime;
-    if (holds != expected)
+    if (rec->runtime_thread && (thread->os_wait || stats->flags & HT_TASK_ENDED))
+        expected = holds;
+    if (holds != expected && !(rec->runtime_thread && !thread->os_wait && (UINT64)thread->depth != stats->depth))
         mismatch(report, "task of '%s' %s a slot, but its thread is %s", rec->role,
                 holds ? "holds" : "does not hold", thread->in_runtime ? "in managed code" : "outside the runtime");
 }
 
-/* The scheduler's totals are its tasks' sums, exactly. */
-static void check_scheduler_totals(struct report *report)
+/* The scheduler's totals are its tasks' sums, exactly, when nothing ran
+ * while the report was taken (the totals read before and after the tasks
+ * agree).  The runtime's own threads may run: the finalizer's idle wait may
+ * end and queue for a slot, and the queue's head then counts the slot's
+ * holder past its quantum.  The server updates a total and the task's own
+ * under its lock, so the sums then lie between the totals read before and
+ * after; slots held may move.  Only the runtime's own threads may be
+ * waiting. */
+#define BETWEEN(sum, field) (live ? (sum) < b->field || (sum) > s->field : (sum) != s->field)
+static void check_scheduler_totals(struct report *report, UINT runtime_threads)
 {
-    const HT_SCHEDULER_STATS *s = &report->scheduler;
+    const HT_SCHEDULER_STATS *s = &report->scheduler, *b = &report->scheduler_before;
     UINT64 acquisitions = 0, forced = 0, wait_ns = 0, waits = 0;
     UINT i, held = 0;
+    BOOL live = memcmp(s, b, sizeof(*s)) != 0;
 
     if (!s->slots)
         return;
@@ -194,13 +246,13 @@ static void check_scheduler_totals(struct report *report)
     }
     for (i = 0; i < ARRAYSIZE(s->waitHistogram); i++)
         waits += s->waitHistogram[i];
-    if (acquisitions != s->acquisitions)
+    if (BETWEEN(acquisitions, acquisitions))
         mismatch(report, "scheduler: %llu acquisitions, its tasks' add up to %llu",
                 (unsigned long long)s->acquisitions, (unsigned long long)acquisitions);
-    if (forced != s->forcedYields)
+    if (BETWEEN(forced, forcedYields))
         mismatch(report, "scheduler: %llu forced yields, its tasks' add up to %llu",
                 (unsigned long long)s->forcedYields, (unsigned long long)forced);
-    if (wait_ns != s->waitNs)
+    if (BETWEEN(wait_ns, waitNs))
         mismatch(report, "scheduler: %llu ns of slot waits, its tasks' add up to %llu",
                 (unsigned long long)s->waitNs, (unsigned long long)wait_ns);
     if (waits != s->waits || s->waits > s->acquisitions)
@@ -209,17 +261,19 @@ static void check_scheduler_totals(struct report *report)
     if (s->punishments > s->forcedYields)
         mismatch(report, "scheduler: %llu punishments for %llu forced yields", (unsigned long long)s->punishments,
                 (unsigned long long)s->forcedYields);
-    if (s->held != held || s->waiting)
-        mismatch(report, "scheduler: %u slots held (%u tasks say so), %u tasks waiting, with every thread done",
-                s->held, held, s->waiting);
+    if ((live ? held > s->slots || s->held > s->slots : s->held != held) || s->waiting > runtime_threads)
+        mismatch(report, "scheduler: %u slots held (%u tasks say so), %u tasks waiting, with every thread done "
+                "but %u of the runtime's own", s->held, held, s->waiting, runtime_threads);
 }
+#undef BETWEEN
 
 void report_check(struct report *report, struct htd_runtime *runtime)
 {
     const struct htd_thread_record *rec;
     const struct htd_target_record *target;
     struct report_task *task;
-    UINT i, matches;
+    UINT i, matches, runtime_threads = 0;
+    LONG64 slack;
     LONG t;
 
     report->checked = TRUE;
@@ -247,12 +301,14 @@ void report_check(struct report *report, struct htd_runtime *runtime)
             continue;
         }
         report->check_tasks++;
+        if (rec->runtime_thread && !runtime->threads[t]->ended)
+            runtime_threads++;
         snprintf(task->role, sizeof(task->role), "%s", rec->role);
         if (!(task->stats.flags & (rec->created ? HT_TASK_CREATED : HT_TASK_ADOPTED)))
             mismatch(report, "task of '%s': flags 0x%lx, expected %s", rec->role, task->stats.flags,
                     rec->created ? "created" : "adopted");
-        check_value(report, rec, "LeaveRuntime", task->stats.transitions[HT_STAT_LEAVE], rec->leave);
-        check_value(report, rec, "EnterRuntime", task->stats.transitions[HT_STAT_ENTER], rec->enter);
+        check_near(report, rec, "LeaveRuntime", task->stats.transitions[HT_STAT_LEAVE], rec->leave);
+        check_near(report, rec, "EnterRuntime", task->stats.transitions[HT_STAT_ENTER], rec->enter);
         check_value(report, rec, "ReverseEnterRuntime", task->stats.transitions[HT_STAT_REVERSE_ENTER],
                 rec->reverse_enter);
         check_value(report, rec, "ReverseLeaveRuntime", task->stats.transitions[HT_STAT_REVERSE_LEAVE],
@@ -261,13 +317,15 @@ void report_check(struct report *report, struct htd_runtime *runtime)
         check_value(report, rec, "alerts", task->stats.alerts, rec->alerts);
         check_value(report, rec, "interrupted waits", task->stats.interruptedWaits, rec->interrupted_waits);
         check_value(report, rec, "joins", task->stats.joins, rec->joins);
-        check_value(report, rec, "open transitions", task->stats.depth, 0);
-        check_value(report, rec, "max depth", task->stats.maxDepth, rec->max_depth);
+        /* Open: none but the runtime's own (the AD-unload helper's
+         * LeaveRuntime(0) stays open for good). */
+        check_near(report, rec, "open transitions", task->stats.depth, runtime->threads[t]->depth);
+        check_near(report, rec, "max depth", task->stats.maxDepth, rec->max_depth);
         for (i = 0; i < ARRAYSIZE(task->stats.imbalances); i++)
             check_value(report, rec, "imbalances", task->stats.imbalances[i], 0);
-        check_slots(report, runtime->threads[t], task);
+        check_slots(report, runtime->threads[t], t, task);
     }
-    check_scheduler_totals(report);
+    check_scheduler_totals(report, runtime_threads);
 
     /* Per target: the host's calls are the driver's wrapped calls. */
     if (!report->profiling)
@@ -286,7 +344,11 @@ void report_check(struct report *report, struct htd_runtime *runtime)
             continue;
         }
         report->check_targets++;
-        if (report->targets[i].stats.calls != (UINT64)target->wrapped_calls)
+        /* The runtime's own threads wait on the CLR's internal targets, one
+         * call each possibly in flight (check_near). */
+        slack = target->internal ? runtime_threads : 0;
+        if ((LONG64)report->targets[i].stats.calls < target->wrapped_calls - slack
+                || (LONG64)report->targets[i].stats.calls > target->wrapped_calls + slack)
             mismatch(report, "target %s: %llu calls, the driver made %lld", target->name,
                     (unsigned long long)report->targets[i].stats.calls, (long long)target->wrapped_calls);
     }
@@ -474,14 +536,16 @@ void report_print(const struct report *report, FILE *out, unsigned int top)
         for (i = 0; i < report->fault_count; i++)
             fprintf(out, "CLR %s: %s: 0x%08lx%s%s\n",
                     report->faults[i].kind == HTD_FAULT_THROW ? "exception"
-                    : report->faults[i].kind == HTD_FAULT_ASSERT ? "assert" : "unhandled exception",
+                    : report->faults[i].kind == HTD_FAULT_ASSERT ? "assert"
+                    : report->faults[i].kind == HTD_FAULT_HANG ? "hang" : "unhandled exception",
                     report->faults[i].what, (unsigned long)report->faults[i].hr,
                     htd_hresult_name(report->faults[i].hr) ? " " : "",
                     htd_hresult_name(report->faults[i].hr) ? htd_hresult_name(report->faults[i].hr) : "");
         for (i = 0; i < report->mismatch_count && i < ARRAYSIZE(report->mismatches); i++)
             fprintf(out, "Mismatch: %s\n", report->mismatches[i]);
         if (!report->mismatch_count)
-            fprintf(out, "Check: the report matches what the driver did (%u tasks, %u targets, exact counts)\n",
+            fprintf(out, "Check: the report matches what the driver did (%u tasks, %u targets, exact counts; "
+                    "the runtime's own threads within one)\n",
                     report->check_tasks, report->check_targets);
     }
 }
@@ -635,7 +699,8 @@ BOOL report_write_json(const struct report *report, const WCHAR *path, int exit_
     {
         fprintf(f, "%s\n    {\"kind\": \"%s\", \"hresult\": ", i ? "," : "",
                 report->faults[i].kind == HTD_FAULT_THROW ? "throw"
-                : report->faults[i].kind == HTD_FAULT_ASSERT ? "assert" : "unhandled");
+                : report->faults[i].kind == HTD_FAULT_ASSERT ? "assert"
+                : report->faults[i].kind == HTD_FAULT_HANG ? "hang" : "unhandled");
         json_hresult(f, report->faults[i].hr);
         fprintf(f, ", \"what\": ");
         json_string(f, report->faults[i].what);

@@ -46,8 +46,10 @@ struct report
     struct report_task *tasks;
     UINT target_count;
     struct report_target *targets;
-    /* The scheduler's counters (slots 0: thread-per-task mode). */
-    HT_SCHEDULER_STATS scheduler;
+    /* The scheduler's counters (slots 0: thread-per-task mode), read after
+     * the tasks, and once more before them (scheduler_before): what ran
+     * meanwhile lies between the two. */
+    HT_SCHEDULER_STATS scheduler, scheduler_before;
 
     /* The simulated runtime's cross-check and faults. */
     BOOL checked;
@@ -56,6 +58,11 @@ struct report
     char mismatches[16][160];
     UINT fault_count;
     struct htd_fault faults[HTD_MAX_FAULTS];
+    /* The fake CLR tasks' YieldTask calls and safe-point yields, read just
+     * before the host's statistics (report_note_driver): the host counts a
+     * forced yield before it calls YieldTask, so these never exceed it. */
+    BOOL driver_noted;
+    LONG64 yield_task_calls[HTD_MAX_THREADS], safe_point_yields[HTD_MAX_THREADS];
 };
 
 /* Resolves an address to "module!export", "module!#ordinal",
@@ -68,9 +75,14 @@ void report_resolve_symbol(SIZE_T address, char *out, size_t size);
  * quantile falls in, capped at the longest wait.  0 when nothing waited. */
 UINT64 report_wait_quantile_ns(const HT_SCHEDULER_STATS *scheduler, double fraction);
 
+/* Reads what of the driver's record races the host's counters (YieldTask
+ * calls), to be called right before report_collect. */
+void report_note_driver(struct report *report, struct htd_runtime *runtime);
 /* Fills the task and target tables from the host control's statistics. */
 HRESULT report_collect(struct report *report, IHostControl *control);
-/* Holds the tables against the driver's records (exact counts). */
+/* Holds the tables against the driver's records: exact counts, except that
+ * the runtime's own threads (finalizer, AD-unload helper), which run while
+ * the report is taken, may have one transition counted on one side only. */
 void report_check(struct report *report, struct htd_runtime *runtime);
 void report_print(const struct report *report, FILE *out, unsigned int top);
 /* The one-line summary, also the last line of report_print. */

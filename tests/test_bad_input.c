@@ -272,6 +272,8 @@ static HRESULT call_task_clr_task_null(struct objects *o, void *out)
 { return IHostTask_SetCLRTask(o->created, NULL); }
 static HRESULT call_task_join_self(struct objects *o, void *out)
 { return IHostTask_Join(o->current, 0, 0); }
+static HRESULT call_task_join_self_infinite(struct objects *o, void *out)
+{ return IHostTask_Join(o->current, INFINITE, WAIT_ALERTABLE); }
 static HRESULT call_task_join_self_not_in_deadlock(struct objects *o, void *out)
 { return IHostTask_Join(o->current, 0, WAIT_NOTINDEADLOCK); }
 static HRESULT call_task_join_unstarted_unknown_options(struct objects *o, void *out)
@@ -391,8 +393,10 @@ static const struct bad_call bad_calls[] =
     ROW(task_get_priority_null, E_POINTER, OUT_NONE, void *),
     ROW(task_get_priority, S_OK, OUT_WRITTEN, int),
     ROW(task_clr_task_null, S_OK, OUT_NONE, void *),
-    /* A task joining itself: a deadlock, unless told it is not in one. */
-    ROW(task_join_self, HOST_E_DEADLOCK, OUT_NONE, void *),
+    /* A task joining itself: a finite join times out (Join(0) at once), an
+     * INFINITE one is a deadlock unless told it is not in one. */
+    ROW(task_join_self, HOST_E_TIMEOUT, OUT_NONE, void *),
+    ROW(task_join_self_infinite, HOST_E_DEADLOCK, OUT_NONE, void *),
     ROW(task_join_self_not_in_deadlock, HOST_E_TIMEOUT, OUT_NONE, void *),
     ROW(task_join_unstarted_unknown_options, HOST_E_TIMEOUT, OUT_NONE, void *),
 

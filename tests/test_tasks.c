@@ -284,10 +284,25 @@ static void test_self_join(void **state)
 {
     struct fixture *fixture = *state;
     IHostTask *self;
+    LARGE_INTEGER frequency, start, end;
+    double elapsed_ms;
 
     assert_hr(IHostTaskManager_GetCurrentTask(fixture->manager, &self), S_OK);
-    /* Waiting for one's own end is a deadlock: said so unless told not to. */
-    assert_hr(IHostTask_Join(self, 1000, 0), HOST_E_DEADLOCK);
+    /* Waiting for one's own end forever is a deadlock: said so unless told
+     * not to (a wait told not to would never end, so it is not tried). */
+    assert_hr(IHostTask_Join(self, INFINITE, 0), HOST_E_DEADLOCK);
+    assert_hr(IHostTask_Join(self, INFINITE, WAIT_ALERTABLE), HOST_E_DEADLOCK);
+    /* A finite self-join (managed Thread.CurrentThread.Join(ms), which
+     * passes WAIT_ALERTABLE and never WAIT_NOTINDEADLOCK) waits its time
+     * and times out; Join(0) times out at once. */
+    QueryPerformanceFrequency(&frequency);
+    QueryPerformanceCounter(&start);
+    assert_hr(IHostTask_Join(self, 100, WAIT_ALERTABLE), HOST_E_TIMEOUT);
+    QueryPerformanceCounter(&end);
+    elapsed_ms = (double)(end.QuadPart - start.QuadPart) * 1000.0 / (double)frequency.QuadPart;
+    assert_true(elapsed_ms >= 90.0);
+    assert_hr(IHostTask_Join(self, 0, WAIT_ALERTABLE), HOST_E_TIMEOUT);
+    assert_hr(IHostTask_Join(self, 0, 0), HOST_E_TIMEOUT);
     assert_hr(IHostTask_Join(self, 10, WAIT_NOTINDEADLOCK), HOST_E_TIMEOUT);
     IHostTask_Release(self);
 }

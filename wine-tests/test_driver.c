@@ -15,510 +15,7 @@
  * thread ends, so refcounts can be checked at baseline afterwards.  Only
  * the test's main thread asserts (CMocka cannot fail on another thread).
  */
-#define COBJMACROS
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <hosttask/hosttask.h>
-#include <cmocka.h>
-
-#include "htdriver.h"
-#include "report.h"
-#include "clr_iids.h"
-
-#define assert_hr(hr, expected) _assert_int_equal((ULONG)(hr), (ULONG)(expected), __FILE__, __LINE__)
-
-/* ---- A spy IHostControl: records the handshake, can hand out a task
- * manager that answers badly ---- */
-
-enum bad
-{
-    BAD_NONE,
-    BAD_REVERSE_ENTER_S_FALSE,      /* ReverseEnterRuntime: S_FALSE (the CLR throws) */
-    BAD_SLEEP_TIMEOUT,              /* Sleep: HOST_E_TIMEOUT (the CLR asserts) */
-    BAD_CREATE_TASK_FAIL,           /* CreateTask: E_FAIL (Thread.Start throws) */
-    BAD_LEAVE_OOM                   /* LeaveRuntime: E_OUTOFMEMORY (the call is not made) */
-};
-
-struct bad_manager
-{
-    IHostTaskManager IHostTaskManager_iface;
-    LONG refcount;
-    IHostTaskManager *inner;
-    enum bad bad;
-};
-
-static inline struct bad_manager *bad_impl(IHostTaskManager *iface)
-{
-    return CONTAINING_RECORD(iface, struct bad_manager, IHostTaskManager_iface);
-}
-
-static HRESULT STDMETHODCALLTYPE bad_QueryInterface(IHostTaskManager *iface, REFIID riid, void **out)
-{
-    *out = NULL;
-    if (!IsEqualIID(riid, &IID_IUnknown) && !IsEqualIID(riid, &IID_IHostTaskManager))
-        return E_NOINTERFACE;
-    *out = iface;
-    IHostTaskManager_AddRef(iface);
-    return S_OK;
-}
-
-static ULONG STDMETHODCALLTYPE bad_AddRef(IHostTaskManager *iface)
-{
-    return InterlockedIncrement(&bad_impl(iface)->refcount);
-}
-
-static ULONG STDMETHODCALLTYPE bad_Release(IHostTaskManager *iface)
-{
-    struct bad_manager *manager = bad_impl(iface);
-    LONG refcount = InterlockedDecrement(&manager->refcount);
-
-    if (!refcount)
-    {
-        IHostTaskManager_Release(manager->inner);
-        HeapFree(GetProcessHeap(), 0, manager);
-    }
-    return refcount;
-}
-
-#define INNER(iface) (bad_impl(iface)->inner)
-static HRESULT STDMETHODCALLTYPE bad_GetCurrentTask(IHostTaskManager *iface, IHostTask **task)
-{
-    return IHostTaskManager_GetCurrentTask(INNER(iface), task);
-}
-
-static HRESULT STDMETHODCALLTYPE bad_CreateTask(IHostTaskManager *iface, DWORD stack, LPTHREAD_START_ROUTINE start,
-        void *param, IHostTask **task)
-{
-    if (bad_impl(iface)->bad == BAD_CREATE_TASK_FAIL)
-    {
-        *task = NULL;
-        return E_FAIL;
-    }
-    return IHostTaskManager_CreateTask(INNER(iface), stack, start, param, task);
-}
-
-static HRESULT STDMETHODCALLTYPE bad_Sleep(IHostTaskManager *iface, DWORD ms, DWORD option)
-{
-    HRESULT hr = IHostTaskManager_Sleep(INNER(iface), ms, option);
-
-    return bad_impl(iface)->bad == BAD_SLEEP_TIMEOUT ? HOST_E_TIMEOUT : hr;
-}
-
-static HRESULT STDMETHODCALLTYPE bad_SwitchToTask(IHostTaskManager *iface, DWORD option)
-{
-    return IHostTaskManager_SwitchToTask(INNER(iface), option);
-}
-
-static HRESULT STDMETHODCALLTYPE bad_SetUILocale(IHostTaskManager *iface, LCID lcid)
-{
-    return IHostTaskManager_SetUILocale(INNER(iface), lcid);
-}
-
-static HRESULT STDMETHODCALLTYPE bad_SetLocale(IHostTaskManager *iface, LCID lcid)
-{
-    return IHostTaskManager_SetLocale(INNER(iface), lcid);
-}
-
-static HRESULT STDMETHODCALLTYPE bad_CallNeedsHostHook(IHostTaskManager *iface, SIZE_T target, BOOL *hook)
-{
-    return IHostTaskManager_CallNeedsHostHook(INNER(iface), target, hook);
-}
-
-static HRESULT STDMETHODCALLTYPE bad_LeaveRuntime(IHostTaskManager *iface, SIZE_T target)
-{
-    if (bad_impl(iface)->bad == BAD_LEAVE_OOM)
-        return E_OUTOFMEMORY;
-    return IHostTaskManager_LeaveRuntime(INNER(iface), target);
-}
-
-static HRESULT STDMETHODCALLTYPE bad_EnterRuntime(IHostTaskManager *iface)
-{
-    return IHostTaskManager_EnterRuntime(INNER(iface));
-}
-
-static HRESULT STDMETHODCALLTYPE bad_ReverseLeaveRuntime(IHostTaskManager *iface)
-{
-    return IHostTaskManager_ReverseLeaveRuntime(INNER(iface));
-}
-
-static HRESULT STDMETHODCALLTYPE bad_ReverseEnterRuntime(IHostTaskManager *iface)
-{
-    HRESULT hr = IHostTaskManager_ReverseEnterRuntime(INNER(iface));
-
-    /* The host did count it; the CLR still throws on S_FALSE.  Close it
-     * again so that the host's nesting stays balanced. */
-    if (bad_impl(iface)->bad == BAD_REVERSE_ENTER_S_FALSE && hr == S_OK)
-    {
-        IHostTaskManager_ReverseLeaveRuntime(INNER(iface));
-        return S_FALSE;
-    }
-    return hr;
-}
-
-static HRESULT STDMETHODCALLTYPE bad_BeginDelayAbort(IHostTaskManager *iface)
-{
-    return IHostTaskManager_BeginDelayAbort(INNER(iface));
-}
-
-static HRESULT STDMETHODCALLTYPE bad_EndDelayAbort(IHostTaskManager *iface)
-{
-    return IHostTaskManager_EndDelayAbort(INNER(iface));
-}
-
-static HRESULT STDMETHODCALLTYPE bad_BeginThreadAffinity(IHostTaskManager *iface)
-{
-    return IHostTaskManager_BeginThreadAffinity(INNER(iface));
-}
-
-static HRESULT STDMETHODCALLTYPE bad_EndThreadAffinity(IHostTaskManager *iface)
-{
-    return IHostTaskManager_EndThreadAffinity(INNER(iface));
-}
-
-static HRESULT STDMETHODCALLTYPE bad_SetStackGuarantee(IHostTaskManager *iface, ULONG guarantee)
-{
-    return IHostTaskManager_SetStackGuarantee(INNER(iface), guarantee);
-}
-
-static HRESULT STDMETHODCALLTYPE bad_GetStackGuarantee(IHostTaskManager *iface, ULONG *guarantee)
-{
-    return IHostTaskManager_GetStackGuarantee(INNER(iface), guarantee);
-}
-
-static HRESULT STDMETHODCALLTYPE bad_SetCLRTaskManager(IHostTaskManager *iface, ICLRTaskManager *manager)
-{
-    return IHostTaskManager_SetCLRTaskManager(INNER(iface), manager);
-}
-
-static const IHostTaskManagerVtbl bad_vtbl =
-{
-    bad_QueryInterface, bad_AddRef, bad_Release, bad_GetCurrentTask, bad_CreateTask, bad_Sleep,
-    bad_SwitchToTask, bad_SetUILocale, bad_SetLocale, bad_CallNeedsHostHook, bad_LeaveRuntime,
-    bad_EnterRuntime, bad_ReverseLeaveRuntime, bad_ReverseEnterRuntime, bad_BeginDelayAbort,
-    bad_EndDelayAbort, bad_BeginThreadAffinity, bad_EndThreadAffinity, bad_SetStackGuarantee,
-    bad_GetStackGuarantee, bad_SetCLRTaskManager,
-};
-
-struct spy_control
-{
-    IHostControl IHostControl_iface;
-    LONG refcount;
-    IHostControl *inner;
-    enum bad bad;
-    GUID asked[32];
-    HRESULT answers[32];
-    LONG asked_count;
-};
-
-static inline struct spy_control *spy_impl(IHostControl *iface)
-{
-    return CONTAINING_RECORD(iface, struct spy_control, IHostControl_iface);
-}
-
-static HRESULT STDMETHODCALLTYPE spy_QueryInterface(IHostControl *iface, REFIID riid, void **out)
-{
-    *out = NULL;
-    if (!IsEqualIID(riid, &IID_IUnknown) && !IsEqualIID(riid, &IID_IHostControl))
-        return E_NOINTERFACE;
-    *out = iface;
-    IHostControl_AddRef(iface);
-    return S_OK;
-}
-
-static ULONG STDMETHODCALLTYPE spy_AddRef(IHostControl *iface)
-{
-    return InterlockedIncrement(&spy_impl(iface)->refcount);
-}
-
-static ULONG STDMETHODCALLTYPE spy_Release(IHostControl *iface)
-{
-    return InterlockedDecrement(&spy_impl(iface)->refcount);
-}
-
-static HRESULT STDMETHODCALLTYPE spy_GetHostManager(IHostControl *iface, REFIID riid, void **out)
-{
-    struct spy_control *spy = spy_impl(iface);
-    struct bad_manager *bad;
-    HRESULT hr = IHostControl_GetHostManager(spy->inner, riid, out);
-    LONG n = spy->asked_count;
-
-    if (n < 32)
-    {
-        spy->asked[n] = *riid;
-        spy->answers[n] = hr;
-        spy->asked_count = n + 1;
-    }
-    if (hr == S_OK && spy->bad != BAD_NONE && IsEqualIID(riid, &IID_IHostTaskManager))
-    {
-        bad = HeapAlloc(GetProcessHeap(), 0, sizeof(*bad));
-        bad->IHostTaskManager_iface.lpVtbl = &bad_vtbl;
-        bad->refcount = 1;
-        bad->inner = *out;
-        bad->bad = spy->bad;
-        *out = &bad->IHostTaskManager_iface;
-    }
-    return hr;
-}
-
-static HRESULT STDMETHODCALLTYPE spy_SetAppDomainManager(IHostControl *iface, DWORD id, IUnknown *manager)
-{
-    return IHostControl_SetAppDomainManager(spy_impl(iface)->inner, id, manager);
-}
-
-static const IHostControlVtbl spy_vtbl =
-{
-    spy_QueryInterface, spy_AddRef, spy_Release, spy_GetHostManager, spy_SetAppDomainManager,
-};
-
-/* ---- Sessions ---- */
-
-struct session
-{
-    /* In. */
-    struct htd_options options;
-    const WCHAR *method, *argument;
-    enum bad bad;
-    BOOL profiling;
-    BOOL second_run;                /* run the method twice, the hook policy changed in between */
-    SIZE_T exclude_target;          /* the hook policy: wrap all but this (0: all) */
-    UINT slots, quantum_us;         /* cooperative mode (ht_set_scheduler) when slots is not 0 */
-    DWORD timeout_ms;               /* for the whole session; 0: 60 s */
-    /* Out. */
-    HRESULT hr_scheduler;
-    ICLRRuntimeHost *runtime;
-    struct htd_runtime *sim;
-    struct spy_control spy;
-    HRESULT hr_create, hr_null, hr_set, hr_set_again, hr_start, hr_set_after_start, hr_execute, hr_execute2,
-            hr_stop, hr_stop_again;
-    LONG asked_after_first_set;
-    LONG manager_refs_after_set;    /* the fake ICLRTaskManager's host references */
-    ULONG control_refs_after_set, control_refs_after_stop, control_final;
-    DWORD ret, ret2;
-    double wall_ms;
-    struct report report;
-    struct htd_target_record targets_after_first[HTD_MAX_TARGETS];
-    LONG target_count_after_first;
-};
-
-static ULONG refcount_of(IUnknown *unk)
-{
-    IUnknown_AddRef(unk);
-    return IUnknown_Release(unk);
-}
-
-static LARGE_INTEGER frequency;
-
-static double now_ms(void)
-{
-    LARGE_INTEGER now;
-
-    QueryPerformanceCounter(&now);
-    return (double)now.QuadPart * 1000.0 / (double)frequency.QuadPart;
-}
-
-/* What a host program does, on its own main thread. */
-static DWORD WINAPI session_thread(void *arg)
-{
-    struct session *s = arg;
-    IHostControl *real = NULL, *control;
-    double start;
-
-    CoInitializeEx(NULL, COINIT_MULTITHREADED);
-    if (FAILED(s->hr_create = ht_create_host_control_from(NULL, &real)))
-        return 1;
-    s->spy.IHostControl_iface.lpVtbl = &spy_vtbl;
-    s->spy.refcount = 1;
-    s->spy.inner = real;
-    s->spy.bad = s->bad;
-    control = &s->spy.IHostControl_iface;
-
-    ht_set_profiling(real, s->profiling);
-    /* Like every setting, before the runtime sees the host. */
-    if (s->slots)
-        s->hr_scheduler = ht_set_scheduler(real, s->slots, s->quantum_us);
-    /* The host's target table outlives task managers: start from zero. */
-    ht_reset_stats(real);
-    if (s->exclude_target && !s->second_run)
-        ht_set_hook_policy(real, TRUE, 1, &s->exclude_target);
-
-    if (FAILED(s->hr_create = htd_runtime_create(&s->options, &s->runtime)))
-        return 1;
-    s->sim = htd_runtime_from(s->runtime);
-    s->hr_null = ICLRRuntimeHost_SetHostControl(s->runtime, NULL);
-    s->hr_set = ICLRRuntimeHost_SetHostControl(s->runtime, control);
-    s->asked_after_first_set = s->spy.asked_count;
-    s->manager_refs_after_set = htd_clr_manager()->refcount - 1;
-    s->control_refs_after_set = s->spy.refcount;
-    s->hr_set_again = ICLRRuntimeHost_SetHostControl(s->runtime, control);
-    s->hr_start = ICLRRuntimeHost_Start(s->runtime);
-    s->hr_set_after_start = ICLRRuntimeHost_SetHostControl(s->runtime, control);
-
-    start = now_ms();
-    s->hr_execute = ICLRRuntimeHost_ExecuteInDefaultAppDomain(s->runtime, L"hosttask-simulated",
-            HTD_WORKLOAD_TYPE, s->method, s->argument, &s->ret);
-    if (s->second_run)
-    {
-        memcpy(s->targets_after_first, s->sim->targets, sizeof(s->targets_after_first));
-        s->target_count_after_first = s->sim->target_count;
-        ht_set_hook_policy(real, TRUE, 1, &s->exclude_target);
-        s->hr_execute2 = ICLRRuntimeHost_ExecuteInDefaultAppDomain(s->runtime, L"hosttask-simulated",
-                HTD_WORKLOAD_TYPE, s->method, s->argument, &s->ret2);
-    }
-    s->wall_ms = now_ms() - start;
-
-    s->report.profiling = s->profiling;
-    report_collect(&s->report, real);
-    report_check(&s->report, s->sim);
-
-    s->hr_stop = ICLRRuntimeHost_Stop(s->runtime);
-    s->hr_stop_again = ICLRRuntimeHost_Stop(s->runtime);
-    s->control_refs_after_stop = s->spy.refcount;
-    ht_set_hook_policy(real, TRUE, 0, NULL);
-    s->control_final = IHostControl_Release(real);
-    CoUninitialize();
-    return 0;
-}
-
-static HRESULT dll_can_unload_soon(void)
-{
-    HRESULT (WINAPI *can_unload)(void);
-    HMODULE module = GetModuleHandleW(L"hosttask.dll");
-    HRESULT hr = E_FAIL;
-    int i;
-
-    assert_non_null(module);
-    can_unload = (void *)GetProcAddress(module, "DllCanUnloadNow");
-    assert_non_null(can_unload);
-    /* A created task's thread holds the module to its last instruction, a
-     * moment after the thread's end is visible. */
-    for (i = 0; i < 500 && (hr = can_unload()) != S_OK; i++)
-        Sleep(10);
-    return hr;
-}
-
-static struct session *run_session(const WCHAR *method, const WCHAR *argument, enum htd_pinvoke_style style)
-{
-    struct session *s = calloc(1, sizeof(*s));
-
-    assert_non_null(s);
-    s->options.style = style;
-    s->method = method;
-    s->argument = argument;
-    s->profiling = TRUE;
-    return s;
-}
-
-static void finish_session(struct session *s, BOOL expect_clean)
-{
-    HANDLE thread = CreateThread(NULL, 0, session_thread, s, 0, NULL);
-    const GUID *iid;
-    char why[160];
-    int i;
-
-    assert_non_null(thread);
-    /* Bounded: a deadlocked session fails here instead of hanging. */
-    assert_int_equal(WaitForSingleObject(thread, s->timeout_ms ? s->timeout_ms : 60000), WAIT_OBJECT_0);
-    CloseHandle(thread);
-    assert_hr(s->hr_create, S_OK);
-    assert_hr(s->hr_scheduler, S_OK);
-
-    /* The handshake (spec 5.1-5.2): NULL refused, all nine managers asked
-     * in the CLR's order, only the task manager taken, the CLR's task
-     * manager handed over before the third is asked, the control kept with
-     * one reference; a second SetHostControl asks only the empty slots and
-     * takes no second reference; after Start: E_ACCESSDENIED. */
-    assert_hr(s->hr_null, E_INVALIDARG);
-    assert_hr(s->hr_set, S_OK);
-    assert_int_equal(s->asked_after_first_set, 9);
-    assert_int_equal(s->sim->clr_manager_given_after, 2);
-    assert_int_equal(s->manager_refs_after_set, 1);
-    assert_int_equal(s->control_refs_after_set, 2);
-    for (i = 0; i < 9; i++)
-    {
-        iid = ht_clr_manager_iids[i] ? ht_clr_manager_iids[i] : &IID_IHostTaskManager;
-        assert_true(IsEqualIID(&s->spy.asked[i], iid));
-        assert_hr(s->spy.answers[i], ht_clr_manager_iids[i] ? E_NOINTERFACE : S_OK);
-    }
-    assert_hr(s->hr_set_again, S_OK);
-    assert_int_equal(s->spy.asked_count, 17);
-    for (i = 9; i < 17; i++)
-    {
-        assert_false(IsEqualIID(&s->spy.asked[i], &IID_IHostTaskManager));
-        assert_true(IsEqualIID(&s->spy.asked[i], ht_clr_manager_iids[i - 9 + (i > 9)]));
-    }
-    assert_hr(s->hr_start, S_OK);
-    assert_hr(s->hr_set_after_start, E_ACCESSDENIED);
-
-    /* Stop releases the one reference the runtime took (none more for the
-     * second SetHostControl); a second Stop has nothing left to stop. */
-    assert_hr(s->hr_stop, S_OK);
-    assert_hr(s->hr_stop_again, E_UNEXPECTED);
-    assert_int_equal(s->control_refs_after_stop, 1);
-    assert_int_equal(s->control_final, 0);
-
-    if (expect_clean)
-    {
-        assert_hr(s->hr_execute, S_OK);
-        assert_int_equal(s->ret, 0);
-        assert_int_equal(s->sim->fault_count, 0);
-        /* Every count the host reports is what the driver did. */
-        if (s->report.mismatch_count)
-            fail_msg("report mismatch: %s", s->report.mismatches[0]);
-    }
-
-    /* The fake CLR objects are back where they started, none
-     * over-released, and nothing keeps the DLL. */
-    if (!htd_fakes_at_baseline(s->sim, why, sizeof(why)))
-        fail_msg("%s", why);
-    assert_hr(dll_can_unload_soon(), S_OK);
-}
-
-static void end_session(struct session *s)
-{
-    assert_int_equal(ICLRRuntimeHost_Release(s->runtime), 0);
-    report_free(&s->report);
-    free(s);
-}
-
-static const struct htd_thread_record *find_role(struct session *s, const char *role)
-{
-    LONG i;
-
-    for (i = 0; i < s->sim->thread_count; i++)
-        if (!strcmp(s->sim->threads[i]->rec.role, role))
-            return &s->sim->threads[i]->rec;
-    fail_msg("no thread '%s'", role);
-    return NULL;
-}
-
-static const HT_TASK_STATS *task_of(struct session *s, const struct htd_thread_record *rec)
-{
-    UINT i;
-
-    for (i = 0; i < s->report.task_count; i++)
-        if (s->report.tasks[i].stats.threadId == rec->os_thread_id)
-            return &s->report.tasks[i].stats;
-    fail_msg("no task for '%s'", rec->role);
-    return NULL;
-}
-
-static const struct report_target *target_of(struct session *s, SIZE_T address)
-{
-    UINT i;
-
-    for (i = 0; i < s->report.target_count; i++)
-        if ((SIZE_T)s->report.targets[i].stats.target == address)
-            return &s->report.targets[i];
-    return NULL;
-}
-
-static SIZE_T export_address(const WCHAR *dll, const char *name)
-{
-    return (SIZE_T)GetProcAddress(GetModuleHandleW(dll), name);
-}
+#include "driver_session.h"
 
 /* ---- Tests ---- */
 
@@ -535,9 +32,10 @@ static void check_default_counts(struct session *s)
     int w;
 
     finish_session(s, TRUE);
-    assert_int_equal(s->report.task_count, 8);
-    assert_int_equal(s->report.check_tasks, 8);
-    assert_int_equal(s->report.check_targets, 10);
+    /* The workload's eight, and the runtime's own two. */
+    assert_int_equal(s->report.task_count, 10);
+    assert_int_equal(s->report.check_tasks, 10);
+    assert_int_equal(s->report.check_targets, 11);
 
     /* The workload's shape, in numbers: worker w makes 1750w P/Invokes in
      * its loop, EnumSystemLocalesEx with 4w callbacks each making one
@@ -652,7 +150,8 @@ static void check_policy(enum htd_pinvoke_style style)
     s->second_run = TRUE;
     finish_session(s, TRUE);
     assert_hr(s->hr_execute2, S_OK);
-    first = &s->targets_after_first[0];
+    for (first = s->targets_after_first; first->target != tick; first++)
+        assert_true(first < s->targets_after_first + s->target_count_after_first);
     second = htd_find_target(s->sim, tick);
     assert_int_equal(first->target, tick);
     assert_int_equal(first->wrapped_calls, 1000);
@@ -661,14 +160,14 @@ static void check_policy(enum htd_pinvoke_style style)
         assert_int_equal(second->hook_queries, 2000);
         assert_int_equal(second->wrapped_calls, 1000);
         assert_int_equal(second->direct_calls, 1000);
-        assert_int_equal(find_role(s, "main")->leave, 1000);
+        assert_int_equal(find_role(s, "main")->leave, 1000 + MAIN_RUNTIME_WAITS);
     }
     else
     {
         assert_int_equal(second->hook_queries, 1);
         assert_int_equal(second->wrapped_calls, 2000);
         assert_int_equal(second->direct_calls, 0);
-        assert_int_equal(find_role(s, "main")->leave, 2000);
+        assert_int_equal(find_role(s, "main")->leave, 2000 + MAIN_RUNTIME_WAITS);
     }
     assert_int_equal(target_of(s, tick)->stats.calls, second->wrapped_calls);
     end_session(s);
@@ -682,16 +181,6 @@ static void test_policy_x64(void **state)
 static void test_policy_x86(void **state)
 {
     check_policy(HTD_PINVOKE_X86);
-}
-
-static BOOL has_fault(struct session *s, enum htd_fault_kind kind, HRESULT hr, const char *what)
-{
-    LONG i;
-
-    for (i = 0; i < s->sim->fault_count && i < HTD_MAX_FAULTS; i++)
-        if (s->sim->faults[i].kind == kind && s->sim->faults[i].hr == hr && strstr(s->sim->faults[i].what, what))
-            return TRUE;
-    return FALSE;
 }
 
 /* What the CLR does with answers a correct host never gives. */
@@ -740,6 +229,40 @@ static void test_bad_create_task(void **state)
     end_session(s);
 }
 
+/* A Start that fails: the CLR only asserts and then spins forever waiting
+ * for the thread; the driver records both and unwinds. */
+static void test_bad_start(void **state)
+{
+    struct session *s = run_session(L"Threads", NULL, HTD_PINVOKE_X64);
+
+    s->bad = BAD_START_FAIL;
+    finish_session(s, FALSE);
+    assert_true(has_fault(s, HTD_FAULT_ASSERT, HOST_E_INVALIDOPERATION, "IHostTask::Start"));
+    assert_true(has_fault(s, HTD_FAULT_HANG, HOST_E_INVALIDOPERATION, "would spin forever"));
+    assert_false(has_fault(s, HTD_FAULT_THROW, HOST_E_INVALIDOPERATION, "Start"));
+    assert_hr(s->hr_execute, COR_E_THREADSTART);
+    end_session(s);
+}
+
+/* A stack guarantee the host cannot set: at startup the CLR's
+ * IfFailThrow fails Start, before any thread is set up. */
+static void test_bad_stack_guarantee(void **state)
+{
+    struct session *s = run_session(L"PInvoke", L"10", HTD_PINVOKE_X64);
+
+    s->bad = BAD_STACK_GUARANTEE;
+    s->expect_start = E_FAIL;
+    finish_session(s, FALSE);
+    assert_true(has_fault(s, HTD_FAULT_THROW, E_FAIL, "SetStackGuarantee"));
+    /* Nor can a thread be set up afterwards: the guarantee comes before
+     * SetCLRTask, and its failure is OutOfMemory (Thread::InitThread). */
+    assert_hr(s->hr_execute, E_OUTOFMEMORY);
+    assert_true(s->sim->thread_count >= 1);
+    assert_false(s->sim->threads[0]->rec.hosted);
+    assert_int_equal(s->sim->threads[0]->clr_task.refcount, 1);
+    end_session(s);
+}
+
 static void test_bad_leave(void **state)
 {
     struct session *s = run_session(L"PInvoke", L"10", HTD_PINVOKE_X64);
@@ -753,7 +276,8 @@ static void test_bad_leave(void **state)
     t = htd_find_target(s->sim, export_address(L"kernel32.dll", "GetTickCount"));
     assert_non_null(t);
     assert_int_equal(t->wrapped_calls, 0);
-    assert_int_equal(find_role(s, "main")->leave, 0);
+    /* The main thread's only LeaveRuntimes: its waits at Start and Stop. */
+    assert_int_equal(find_role(s, "main")->leave, MAIN_RUNTIME_WAITS);
     end_session(s);
 }
 
@@ -823,7 +347,8 @@ static void test_runtime_started(void **state)
     assert_hr(s.hr_set_after_start, HOST_E_INVALIDOPERATION);
     assert_hr(s.hr_stop, S_OK);
     /* Un-hosted: every P/Invoke was a direct call. */
-    assert_int_equal(htd_runtime_from(s.runtime)->targets[0].direct_calls, 5);
+    assert_int_equal(htd_find_target(htd_runtime_from(s.runtime),
+            export_address(L"kernel32.dll", "GetTickCount"))->direct_calls, 5);
     assert_int_equal(ICLRRuntimeHost_Release(s.runtime), 0);
 }
 
@@ -843,51 +368,6 @@ static void test_symbols(void **state)
 }
 
 /* ---- Cooperative mode (the scheduler) ---- */
-
-static struct session *run_cooperative(const WCHAR *method, const WCHAR *argument, enum htd_pinvoke_style style,
-        UINT slots)
-{
-    struct session *s = run_session(method, argument, style);
-
-    s->slots = slots;
-    s->timeout_ms = 30000;
-    return s;
-}
-
-/* The scheduler as the report saw it, with the session's main thread
- * (the host's, attached by Start) still in managed code. */
-static void check_cooperative(struct session *s, UINT slots)
-{
-    const HT_SCHEDULER_STATS *sched = &s->report.scheduler;
-    LONG64 entries = 0;
-    UINT64 acquisitions = 0;
-    LONG i;
-    UINT t;
-
-    assert_int_equal(sched->slots, slots);
-    assert_int_equal(sched->quantumUs, HT_SCHEDULER_DEFAULT_QUANTUM_US);
-    assert_int_equal(sched->held, 1);
-    assert_int_equal(sched->waiting, 0);
-    assert_true(sched->punishments <= sched->forcedYields);
-    assert_true(HT_TASK_HOLDS_SLOT & task_of(s, find_role(s, "main"))->flags);
-    /* Every entry into the runtime took a slot. */
-    for (i = 0; i < s->sim->thread_count; i++)
-        entries += s->sim->threads[i]->rec.slot_entries;
-    for (t = 0; t < s->report.task_count; t++)
-        acquisitions += s->report.tasks[t].stats.slotAcquisitions;
-    assert_int_equal(acquisitions, sched->acquisitions);
-    assert_true(acquisitions >= (UINT64)entries);
-}
-
-static LONG64 yield_task_calls(struct session *s)
-{
-    LONG64 calls = 0;
-    LONG i;
-
-    for (i = 0; i < s->sim->thread_count; i++)
-        calls += s->sim->threads[i]->clr_task.calls[HTD_TASK_YIELDTASK];
-    return calls;
-}
 
 /* The default workload under 1 and 2 slots, in both P/Invoke styles: every
  * count exactly as in thread-per-task mode, no fault, the fakes back at
@@ -930,7 +410,8 @@ static void check_cpu_counts(struct session *s)
     int i;
 
     finish_session(s, TRUE);
-    assert_int_equal(s->report.task_count, 7);
+    /* The workload's seven, and the runtime's own two. */
+    assert_int_equal(s->report.task_count, 9);
     for (i = 1; i <= 3; i++)
     {
         snprintf(role, sizeof(role), "cruncher %d", i);
@@ -968,8 +449,8 @@ static void test_sched_cpu_1(void **state)
     assert_true(sched->punishments > 0);
     assert_true(yield_task_calls(s) > 0);
     assert_true(yield_task_calls(s) <= (LONG64)sched->forcedYields);
-    for (i = 0; i < s->sim->thread_count; i++)
-        safe_point_yields += s->sim->threads[i]->rec.safe_point_yields;
+    for (i = 0; i < (LONG)s->report.task_count; i++)
+        safe_point_yields += s->report.tasks[i].safe_point_yields;
     assert_true(safe_point_yields > 0);
     assert_true(safe_point_yields <= yield_task_calls(s));
     for (i = 1; i <= 3; i++)
@@ -1135,6 +616,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_reverse_enter),
         cmocka_unit_test(test_bad_sleep),
         cmocka_unit_test(test_bad_create_task),
+        cmocka_unit_test(test_bad_start),
+        cmocka_unit_test(test_bad_stack_guarantee),
         cmocka_unit_test(test_bad_leave),
     };
     int result;

@@ -1,7 +1,8 @@
 /*
  * End to end: the registered server, created by ProgID, driven through the
- * CLR's handshake and transition protocol (spec section 5: steps 1, 2, 4,
- * 6 and 7), with refcounts checked after every step that changes them.
+ * CLR's handshake and transition protocol (docs/clr-host.md, "The order of
+ * calls the CLR makes": steps 1, 2, 4, 7 and 8), with refcounts checked
+ * after every step that changes them.
  *
  *   test_e2e registered DLLPATH   after regsvr32
  *   test_e2e unregistered         after regsvr32 /u
@@ -51,7 +52,7 @@ static DWORD WINAPI pinvoke_worker(void *arg)
     BOOL hook;
     int i;
 
-    /* Thread attach (spec 5.4), then the x64 P/Invoke shape (5.6). */
+    /* Thread attach (docs/clr-host.md step 4), then the x64 P/Invoke shape (step 7). */
     assert_hr(IHostTaskManager_GetCurrentTask(manager, &task), S_OK);
     assert_non_null(task);
     assert_hr(IHostTaskManager_SwitchToTask(manager, 0), S_OK);
