@@ -167,9 +167,10 @@ static void check_slots(struct report *report, const struct htd_thread *thread, 
     if (stats->forcedYields < (UINT64)task->yield_task_calls)
         mismatch(report, "task of '%s': %llu forced yields counted, %lld YieldTask calls made", rec->role,
                 (unsigned long long)stats->forcedYields, (long long)task->yield_task_calls);
-    /* A task holds a slot exactly while its thread is in managed code. */
+    /* A task holds a slot in managed code exactly while its thread is in
+     * managed code (one left in native code is marked so). */
     expected = !(stats->flags & HT_TASK_ENDED) && thread->in_runtime;
-    if (holds != expected)
+    if ((holds && !(stats->flags & HT_TASK_SLOT_IN_NATIVE)) != expected)
         mismatch(report, "task of '%s' %s a slot, but its thread is %s", rec->role,
                 holds ? "holds" : "does not hold", thread->in_runtime ? "in managed code" : "outside the runtime");
 }

@@ -297,11 +297,25 @@ static int prepare(struct ht__sched_task *task, void **token)
     return 1;
 }
 
-/* Outside the lock, on the thread of the waiter that found the runaway. */
+/* The task of the calling thread, for a fire that yields through the
+ * host as a CLR's YieldTask may (SwitchToTask or Sleep(0) on the thread
+ * that called it): what com/task_manager.c's yield does with it. */
+static _Thread_local struct actor *self_actor;
+static atomic_int reenter_fire;
+
+/* Outside the lock, on a thread that is no task's (the scheduler's
+ * watchdog side). */
 static void fire(void *token)
 {
     struct actor *actor = token;
 
+    if (atomic_load(&reenter_fire) && self_actor)
+    {
+        if (ht__sched_holds(&self_actor->sched))
+            ht__sched_yield(&self_actor->sched);
+        else
+            ht__sched_acquire(&self_actor->sched);
+    }
     if (atomic_load(&probing))
         CHECK(probe(TIMEOUT_MS), "fire for actor %d: the scheduler's lock is held", actor->id);
     atomic_fetch_add(&actor->fires, 1);
@@ -460,6 +474,7 @@ struct waiter
     void *go;
     /* Read once joined. */
     int held;
+    uint64_t granted_ms;
     struct ht__scheduler *scheduler;
 };
 
@@ -467,7 +482,9 @@ static void waiter_main(void *arg)
 {
     struct waiter *waiter = arg;
 
+    self_actor = &waiter->actor;
     ht__sched_acquire(&waiter->actor.sched);
+    waiter->granted_ms = now_ms();
     waiter->held = holds(&waiter->actor);
     waiter->scheduler = waiter->actor.sched.scheduler;
     if (!waiter->held)
@@ -477,6 +494,9 @@ static void waiter_main(void *arg)
         CHECK(ht__platform_event_wait(waiter->go, TIMEOUT_MS), "waiter %d: never told to go", waiter->actor.id);
     if (waiter->mode == RUNAWAY)
     {
+        /* Started in a delay-abort region, so that a thread kept off the
+         * processor is not preempted before it could look: a runaway now. */
+        atomic_store(&waiter->actor.delay_abort, 0);
         CHECK(ht__platform_event_wait(waiter->actor.fired, TIMEOUT_MS), "waiter %d: never asked to yield",
                 waiter->actor.id);
         CHECK(wait_for_preemption(&waiter->actor), "waiter %d: never preempted", waiter->actor.id);
@@ -738,7 +758,7 @@ static void test_new_head_watches(void **state)
 
     atomic_store(&holder.delay_abort, 1);
     acquire(&holder);
-    waiter_start(&runaway, 1, 0, RUNAWAY);
+    waiter_start(&runaway, 1, 1, RUNAWAY);
     wait_for_waiters(1);
     waiter_start(&w, 2, 1, RELEASE);
     wait_for_waiters(2);
@@ -1005,7 +1025,7 @@ static void test_disband(void **state)
 /* A scheduler of the reconfiguration phase, and who holds its slots. */
 struct config
 {
-    struct ht__scheduler *scheduler;
+    uint64_t serial;
     uint32_t slots;
     atomic_uint mask;
 };
@@ -1038,13 +1058,14 @@ static int popcount(unsigned int x)
  * a task may hold a slot of it a moment before: wait for it. */
 static struct config *find_config(struct ht__scheduler *scheduler)
 {
+    uint64_t serial = ht__sched_serial(scheduler);
     uint64_t start = now_ms();
     int i;
 
     for (;;)
     {
         for (i = atomic_load(&stress.nconfigs) - 1; i >= 0; i--)
-            if (stress.configs[i].scheduler == scheduler)
+            if (stress.configs[i].serial == serial)
                 return &stress.configs[i];
         if (now_ms() - start > TIMEOUT_MS)
             return NULL;
@@ -1059,7 +1080,7 @@ static void register_config(uint32_t slots)
 
     if (!scheduler)
         return;
-    stress.configs[n].scheduler = scheduler;
+    stress.configs[n].serial = ht__sched_serial(scheduler);
     stress.configs[n].slots = slots;
     atomic_init(&stress.configs[n].mask, 0);
     atomic_store(&stress.nconfigs, n + 1);
@@ -1456,6 +1477,109 @@ static void test_stress_reconfigure(void **state)
         actor_destroy(&workers[i]);
 }
 
+/* One slot, a 1 ms quantum: a runaway is preempted and its slot goes to
+ * the head of the queue, which turns runaway in turn.  The task behind it
+ * must not wait for that second runaway to end: it is asked to yield and
+ * preempted within a few quanta too.  (A head that preempted and took the
+ * slot itself once left the new head asleep with nobody watching.) */
+static void test_second_runaway_after_preemption(void **state)
+{
+    static struct waiter second, third;
+    static struct actor first;
+    uint64_t waited;
+
+    configure(1, 1000u);
+    actor_init(&first, 100);
+    atomic_store(&norder, 0);
+    atomic_store(&first.delay_abort, 1);
+    acquire(&first);
+    waiter_start(&second, 1, 1, RUNAWAY);
+    wait_for_waiters(1);
+    waiter_start(&third, 2, 1, RELEASE);
+    wait_for_waiters(2);
+    atomic_store(&first.delay_abort, 0);
+    assert_true(wait_for_preemption(&first));
+    waiter_join(&third);
+    waiter_join(&second);
+    assert_int_equal(atomic_load(&failures), 0);
+    assert_int_equal(atomic_load(&norder), 2);
+    assert_int_equal(order[0], 1);
+    assert_int_equal(order[1], 2);
+    assert_int_equal(atomic_load(&second.actor.fires), 1);
+    /* Fair: two quanta and a request.  A loaded machine may keep a thread
+     * off the processor for a while, so the bound is generous; the defect
+     * this guards against waited until TIMEOUT_MS. */
+    waited = third.granted_ms - second.granted_ms;
+    assert_true(waited < 2000);
+    assert_int_equal(ht__sched_release(&first.sched), 0);
+    assert_int_equal(get_stats().preemptions, 2);
+    actor_destroy(&first);
+}
+
+/* A YieldTask that yields through the host on the thread that called it
+ * (SwitchToTask, Sleep(0)): the scheduler's queue stays sound and the
+ * waiter gets its slot.  (Called on the queue head's own thread, this once
+ * queued the head twice, and the next dequeue spun under the lock.) */
+static void test_reentrant_yield_request(void **state)
+{
+    static struct waiter w1;
+    static struct actor runaway;
+
+    configure(1, 1000u);
+    actor_init(&runaway, 100);
+    atomic_store(&norder, 0);
+    atomic_store(&reenter_fire, 1);
+    atomic_store(&runaway.delay_abort, 1);
+    acquire(&runaway);
+    waiter_start(&w1, 1, 1, RELEASE);
+    wait_for_waiters(1);
+    atomic_store(&runaway.delay_abort, 0);
+    wait_for_event(runaway.fired);
+    assert_true(wait_for_preemption(&runaway));
+    waiter_join(&w1);
+    atomic_store(&reenter_fire, 0);
+    assert_int_equal(atomic_load(&failures), 0);
+    assert_int_equal(w1.held, 1);
+    assert_int_equal(atomic_load(&norder), 1);
+    assert_int_equal(get_stats().waiting, 0);
+    assert_int_equal(get_stats().held, 0);
+    /* Punished: it queues, and with nobody else waiting gets the slot. */
+    acquire(&runaway);
+    release(&runaway);
+    actor_destroy(&runaway);
+}
+
+/* Replaced schedulers are freed once nothing is inside them: switching
+ * modes on and off leaves at most the current one alive. */
+static void test_replaced_schedulers_freed(void **state)
+{
+    struct actor actor;
+    int i;
+
+    actor_init(&actor, 0);
+    for (i = 0; i < 200; i++)
+    {
+        configure(1 + i % 3, QUANTUM_US);
+        if (i % 2)
+        {
+            acquire(&actor);
+            release(&actor);
+        }
+        assert_int_equal(ht__sched_configure(0, 0, NULL, NULL), HT__OK);
+    }
+    assert_int_equal(ht__sched_live(), 0);
+    /* One held across the switch lives until its holder gives it back. */
+    configure(1, QUANTUM_US);
+    acquire(&actor);
+    configure(2, QUANTUM_US);
+    assert_int_equal(ht__sched_live(), 2);
+    release(&actor);
+    assert_int_equal(ht__sched_live(), 1);
+    assert_int_equal(ht__sched_configure(0, 0, NULL, NULL), HT__OK);
+    assert_int_equal(ht__sched_live(), 0);
+    actor_destroy(&actor);
+}
+
 /* Frees the current scheduler and every replaced one: ASan's leak check
  * at exit sees whether it did. */
 static void test_shutdown(void **state)
@@ -1490,11 +1614,17 @@ int main(void)
         cmocka_unit_test(test_delay_abort),
         cmocka_unit_test(test_two_runaways),
         cmocka_unit_test(test_disband),
+        cmocka_unit_test(test_second_runaway_after_preemption),
+        cmocka_unit_test(test_reentrant_yield_request),
+        cmocka_unit_test(test_replaced_schedulers_freed),
         cmocka_unit_test(test_stress_three_slots),
         cmocka_unit_test(test_stress_one_slot),
         cmocka_unit_test(test_stress_reconfigure),
         cmocka_unit_test(test_shutdown),
     };
 
+    /* HT_STRESS_FILTER=pattern runs only the tests it matches. */
+    if (getenv("HT_STRESS_FILTER"))
+        cmocka_set_test_filter(getenv("HT_STRESS_FILTER"));
     return cmocka_run_group_tests(tests, setup, teardown);
 }
