@@ -204,6 +204,8 @@ struct actor
     unsigned long yields;       /* calls made holding a slot */
     unsigned long noticed;      /* preemptions it found out about */
     unsigned long slotless;     /* acquisitions that came back without a slot */
+    unsigned long natives;      /* lazy Leave/Enter pairs made holding a slot */
+    unsigned long native_acquires;  /* ... whose Enter had to take a slot again */
     unsigned long continued;    /* ... while a scheduler was current before */
     atomic_uint *counted;       /* the holder mask it is in */
 };
@@ -1045,6 +1047,11 @@ static struct
 
 static struct actor workers[NWORKERS];
 
+static int attention(struct actor *actor)
+{
+    return atomic_load(&actor->sched.attention) != 0;
+}
+
 static int popcount(unsigned int x)
 {
     int n = 0;
@@ -1124,12 +1131,15 @@ static void count(struct actor *actor)
     }
     seen = atomic_load(mask);
     for (i = 0; i < NWORKERS; i++)
-        if (i != actor->id && (seen & 1u << i) && !holds(&workers[i]))
+        if (i != actor->id && (seen & 1u << i) && (!holds(&workers[i]) || attention(&workers[i])))
             atomic_fetch_and(mask, ~(1u << i));
     n = popcount(atomic_fetch_or(mask, bit) | bit);
     actor->counted = mask;
-    /* Preempted already: it never counted as a holder. */
-    if (!holds(actor))
+    /* Preempted already: it never counted as a holder.  Nor does one
+     * asked to yield: preempted, a lazy Leave racing the preemption may
+     * leave it running without a slot until its next slow path, as a
+     * preempted runaway may (src/scheduler.c). */
+    if (!holds(actor) || attention(actor))
     {
         uncount(actor);
         return;
@@ -1232,6 +1242,32 @@ static void do_yield(struct actor *actor)
     count(actor);
 }
 
+/* A P/Invoke from managed code: LeaveRuntime's lazy half (the slot stays,
+ * "in native code", unless someone waits), native code for us
+ * microseconds, where the slot may be retaken, and EnterRuntime's half
+ * (one CAS, or the queue).  Not counted as a holder meanwhile. */
+static void do_native(struct actor *actor, uint64_t us)
+{
+    uint64_t end;
+    int held = notice(actor);
+
+    if (held)
+    {
+        if (!ht__sched_try_leave(&actor->sched))
+            ht__sched_release(&actor->sched);
+        actor->natives++;
+        end = ht__platform_now_ns() + us * 1000;
+        while (ht__platform_now_ns() < end)
+            ;
+        if (!ht__sched_try_enter(&actor->sched))
+        {
+            actor->native_acquires++;
+            ht__sched_acquire(&actor->sched);
+        }
+    }
+    count(actor);
+}
+
 /* Managed code (holding a slot) or native code (not), for us
  * microseconds; a runaway asked to yield does so, as the CLR would at its
  * next safe point. */
@@ -1265,6 +1301,9 @@ static void stress_worker(void *arg)
         case 5:
             do_yield(actor);
             break;
+        case 9:
+            do_native(actor, (r >> 8) % 40);
+            break;
         case 6: case 7: case 8:
             /* Mostly short, now and then past the quantum. */
             r >>= 8;
@@ -1279,6 +1318,8 @@ static void stress_worker(void *arg)
             ht__platform_yield();
             break;
         }
+        if (r % 64 == 0)
+            ht__platform_yield();
     }
     do_release(actor);
 }
@@ -1320,7 +1361,7 @@ static void check_runaways(const struct actor *actor)
 
     assert_int_equal(atomic_load(&actor->sched.forced_yields), flags);
     assert_int_equal(atomic_load(&actor->fires), flags);
-    assert_true(flags <= atomic_load(&actor->sched.acquisitions));
+    assert_true(flags <= ht__sched_acquisitions((struct ht__sched_task *)&actor->sched));
     assert_true(flags <= atomic_load(&actor->prepares));
 }
 
@@ -1337,8 +1378,8 @@ static void stress_slots(uint32_t slots, uint64_t ms)
 {
     struct thread threads[NWORKERS];
     struct ht__sched_stats stats;
-    uint64_t start, acquisitions = 0, wait_ns = 0, forced_yields = 0;
-    unsigned long acquires = 0, reacquires = 0, yields = 0, noticed = 0, samples = 0, pending = 0;
+    uint64_t start, acquisitions = 0, taken = 0, wait_ns = 0, forced_yields = 0;
+    unsigned long natives = 0, native_acquires = 0, acquires = 0, reacquires = 0, yields = 0, noticed = 0, samples = 0, pending = 0;
     int i;
 
     configure(slots, STRESS_QUANTUM_US);
@@ -1370,7 +1411,10 @@ static void stress_slots(uint32_t slots, uint64_t ms)
     assert_int_equal(stats.waiting, 0);
     for (i = 0; i < NWORKERS; i++)
     {
-        acquisitions += atomic_load(&workers[i].sched.acquisitions);
+        acquisitions += ht__sched_acquisitions(&workers[i].sched);
+        taken += atomic_load(&workers[i].sched.acquisitions);
+        natives += workers[i].natives;
+        native_acquires += workers[i].native_acquires;
         wait_ns += atomic_load(&workers[i].sched.wait_ns);
         forced_yields += atomic_load(&workers[i].sched.forced_yields);
         acquires += workers[i].acquires;
@@ -1382,14 +1426,19 @@ static void stress_slots(uint32_t slots, uint64_t ms)
         check_runaways(&workers[i]);
     }
     assert_int_equal(stats.acquisitions, acquisitions);
-    /* Every call without a slot got one; a yield may have taken one more. */
-    assert_true(acquires + reacquires <= acquisitions && acquisitions <= acquires + reacquires + yields);
+    /* Every call without a slot got one; a yield may have taken one more;
+     * every lazy pair reclaimed its slot or took one. */
+    assert_true(acquires + reacquires + native_acquires <= taken
+            && taken <= acquires + reacquires + native_acquires + yields);
+    assert_int_equal(acquisitions - taken + native_acquires, natives);
     assert_int_equal(stats.wait_ns, wait_ns);
     assert_int_equal(stats.forced_yields, forced_yields);
     assert_int_equal(stats.punishments + pending, forced_yields);
     /* A preemption inside a yield goes unnoticed: it takes a slot again. */
     assert_true(noticed <= stats.preemptions && stats.preemptions <= stats.forced_yields);
 
+    printf("stress_scheduler: %u slot(s): %lu lazy Leave/Enter pairs (%lu took a slot again), %llu retaken\n",
+            slots, natives, native_acquires, (unsigned long long)stats.retakes);
     printf("stress_scheduler: %u slot(s): %llu acquisitions, %llu waits (max %llu us), %lu yields, "
             "%llu runaways, %llu punished, %llu preempted (%lu noticed), %d holders at most, %lu samples\n",
             slots, (unsigned long long)stats.acquisitions, (unsigned long long)stats.waits,
