@@ -90,7 +90,11 @@ struct ht__scheduler
     atomic_uint watchdog_word, yielder_word;
     int watchdog_sleeping, yielder_sleeping;    /* under the lock */
     int stop;                                   /* under the lock */
-    void *tokens[MAX_TOKENS];                   /* yield requests, a ring under the lock */
+    struct request
+    {
+        void *token;
+        struct ht__sched_task *task;
+    } requests[MAX_TOKENS];                     /* yield requests, a ring under the lock */
     unsigned int token_first, ntokens;
 };
 
@@ -357,7 +361,8 @@ static void watch(struct ht__scheduler *s, uint64_t now, int *wake_yielder)
         atomic_fetch_add_explicit(&task->forced_yields, 1, memory_order_relaxed);
         if (token && s->yielder)
         {
-            s->tokens[(s->token_first + s->ntokens++) % MAX_TOKENS] = token;
+            s->requests[(s->token_first + s->ntokens) % MAX_TOKENS].token = token;
+            s->requests[(s->token_first + s->ntokens++) % MAX_TOKENS].task = task;
             wake_thread(&s->yielder_word, &s->yielder_sleeping, wake_yielder);
         }
     }
@@ -405,6 +410,7 @@ static void watchdog_main(void *arg)
 static void yielder_main(void *arg)
 {
     struct ht__scheduler *s = arg;
+    struct ht__sched_task *task;
     unsigned int word;
     void *token;
 
@@ -413,9 +419,18 @@ static void yielder_main(void *arg)
     {
         if (s->ntokens)
         {
-            token = s->tokens[s->token_first];
+            token = s->requests[s->token_first].token;
+            task = s->requests[s->token_first].task;
             s->token_first = (s->token_first + 1) % MAX_TOKENS;
             s->ntokens--;
+            /* The quantum before a preemption counts from the request
+             * itself, which this thread may make a while after the flag.
+             * (A holder is alive: it gives its slot back under the lock.
+             * Should the address be another task's now, that one, if
+             * flagged, gets a little longer.)  Not from its return: a
+             * YieldTask that blocks must not hold the preemption off. */
+            if (is_holder(s, task) && task->flagged)
+                task->flagged_ns = ht__platform_now_ns();
             ht__platform_mutex_unlock(s->lock);
             s->fire(token);
             ht__platform_mutex_lock(s->lock);
