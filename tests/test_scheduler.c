@@ -5,6 +5,8 @@
  */
 #include "clr_fakes.h"
 
+#include <tlhelp32.h>
+
 static IHostTaskManager *manager;
 
 /* The calling thread's task's counters. */
@@ -561,6 +563,41 @@ static void test_reentrant_yield_task(void **state)
     assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
 }
 
+/* Threads of this process now. */
+static int process_threads(void)
+{
+    HANDLE snapshot = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
+    THREADENTRY32 entry;
+    int n = 0;
+
+    assert_true(snapshot != INVALID_HANDLE_VALUE);
+    entry.dwSize = sizeof(entry);
+    if (Thread32First(snapshot, &entry))
+        do
+            n += entry.th32OwnerProcessID == GetCurrentProcessId();
+        while (Thread32Next(snapshot, &entry));
+    CloseHandle(snapshot);
+    return n;
+}
+
+/* Each scheduler has its watchdog and yield threads; replacing it joins
+ * them, switching to thread-per-task mode leaves none, and the fixture's
+ * teardown then finds the DLL free to unload. */
+static void test_scheduler_threads_stopped(void **state)
+{
+    struct fixture *fixture = *state;
+    int before = process_threads();
+
+    assert_hr(ht_set_scheduler(fixture->control, 2, 4000), S_OK);
+    assert_int_equal(process_threads(), before + 2);
+    assert_hr(ht_set_scheduler(fixture->control, 1, 4000), S_OK);
+    assert_int_equal(process_threads(), before + 2);
+    assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
+    assert_int_equal(process_threads(), before);
+    /* Left on: the task manager's last release stops them (teardown). */
+    assert_hr(ht_set_scheduler(fixture->control, 3, 4000), S_OK);
+}
+
 static DWORD WINAPI alerted_waiter(void *arg)
 {
     double start = now_ms();
@@ -828,6 +865,7 @@ int main(void)
         FIXTURE_TEST(test_retake_from_native_and_nested_enter),
         FIXTURE_TEST(test_task_exits_while_retaken),
         FIXTURE_TEST(test_reentrant_yield_task),
+        FIXTURE_TEST(test_scheduler_threads_stopped),
         FIXTURE_TEST(test_scheduler_state_only_when_cooperative),
         cmocka_unit_test(test_settings_for_registered_server),
     };
