@@ -321,13 +321,15 @@ static HRESULT STDMETHODCALLTYPE task_manager_EnterRuntime(IHostTaskManager *ifa
 
     if (!task || task->core.nprofile || !ht__nest_try_close(&task->core, HT__FRAME_OUT, HT__ENTER))
         return enter_runtime_slow();
-    /* Reclaim the slot left in native code: one compare-and-swap.  Not
-     * for an Enter that closes a nested Leave (see enter_runtime_slow). */
-    if (((sched = ht__task_sched(task)) && ht__sched_try_enter(sched)) || !ht__nest_inside(&task->core))
+    /* Cooperative mode: reclaim the slot left in native code, one
+     * compare-and-swap.  Not for an Enter that closes a nested Leave (see
+     * enter_runtime_slow).  (A slot left in native code in a scheduler
+     * since switched off stays there until a later transition in
+     * cooperative mode, or the task's end, gives it back.) */
+    if (!ht__sched_active() || !ht__nest_inside(&task->core)
+            || ((sched = ht__task_sched(task)) && ht__sched_try_enter(sched)))
         return S_OK;
-    if (ht__sched_active())
-        return slot_acquire(task);
-    return S_OK;
+    return slot_acquire(task);
 }
 
 static __attribute__((noinline)) HRESULT reverse_leave_runtime_slow(void)
@@ -379,11 +381,9 @@ static HRESULT STDMETHODCALLTYPE task_manager_ReverseEnterRuntime(IHostTaskManag
 
     if (!task || !ht__nest_try_open(&task->core, HT__FRAME_IN, HT__REVERSE_ENTER))
         return reverse_enter_runtime_slow();
-    if ((sched = ht__task_sched(task)) && ht__sched_try_enter(sched))
+    if (!ht__sched_active() || ((sched = ht__task_sched(task)) && ht__sched_try_enter(sched)))
         return S_OK;
-    if (ht__sched_active())
-        return slot_acquire(task);
-    return S_OK;
+    return slot_acquire(task);
 }
 
 static HRESULT STDMETHODCALLTYPE task_manager_BeginDelayAbort(IHostTaskManager *iface)
