@@ -1598,6 +1598,72 @@ static void test_reentrant_yield_request(void **state)
     actor_destroy(&runaway);
 }
 
+/* The lazy pair: with nobody waiting LeaveRuntime keeps the slot "in
+ * native code" and EnterRuntime reclaims it; a task that needs the slot
+ * retakes it, and the leaver's Enter then queues.  One whose slot was
+ * retaken may also end without coming back. */
+static void test_retake_from_native(void **state)
+{
+    static struct waiter w;
+    static struct actor leaver;
+    struct ht__sched_stats stats;
+
+    configure(1, LONG_QUANTUM_US);
+    actor_init(&leaver, 100);
+    atomic_store(&norder, 0);
+    acquire(&leaver);
+    assert_int_equal(ht__sched_try_leave(&leaver.sched), 1);
+    assert_true(holds(&leaver));
+    assert_true(ht__sched_in_native(&leaver.sched));
+    assert_int_equal(ht__sched_try_enter(&leaver.sched), 1);
+    assert_false(ht__sched_in_native(&leaver.sched));
+    assert_int_equal(ht__sched_acquisitions(&leaver.sched), 2);
+    stats = get_stats();
+    assert_int_equal(stats.acquisitions, 2);
+    assert_int_equal(stats.held, 1);
+
+    /* Out again; a waiter comes and takes the slot without waiting. */
+    assert_int_equal(ht__sched_try_leave(&leaver.sched), 1);
+    waiter_start(&w, 1, 0, HOLD);
+    wait_for_grants(1);
+    assert_false(holds(&leaver));
+    stats = get_stats();
+    assert_int_equal(stats.retakes, 1);
+    assert_int_equal(stats.waits, 0);
+    assert_int_equal(stats.held, 1);
+    /* Back: the slot is gone, so it takes one through the scheduler (it
+     * waits, unless the waiter was done first). */
+    assert_int_equal(ht__sched_try_enter(&leaver.sched), 0);
+    waiter_go(&w);
+    acquire(&leaver);
+    waiter_join(&w);
+    stats = get_stats();
+    assert_true(stats.waits <= 1);
+    assert_int_equal(stats.acquisitions, 4);
+
+    /* Someone waits when it leaves: the slot goes at once. */
+    waiter_start(&w, 2, 0, RELEASE);
+    wait_for_waiters(1);
+    assert_int_equal(ht__sched_try_leave(&leaver.sched), 0);
+    assert_int_equal(ht__sched_release(&leaver.sched), 1);
+    waiter_join(&w);
+
+    /* Left in native code, retaken, and the task ends there. */
+    acquire(&leaver);
+    assert_int_equal(ht__sched_try_leave(&leaver.sched), 1);
+    waiter_start(&w, 3, 0, RELEASE);
+    waiter_join(&w);
+    assert_int_equal(atomic_load(&failures), 0);
+    assert_int_equal(get_stats().retakes, 2);
+    assert_int_equal(ht__sched_release(&leaver.sched), 0);
+    stats = get_stats();
+    assert_int_equal(stats.held, 0);
+    assert_int_equal(stats.waiting, 0);
+    actor_destroy(&leaver);
+    assert_int_equal(ht__sched_configure(0, 0, NULL, NULL), HT__OK);
+    assert_int_equal(ht__sched_live(), 0);
+}
+
 /* Replaced schedulers are freed once nothing is inside them: switching
  * modes on and off leaves at most the current one alive. */
 static void test_replaced_schedulers_freed(void **state)
@@ -1665,6 +1731,7 @@ int main(void)
         cmocka_unit_test(test_disband),
         cmocka_unit_test(test_second_runaway_after_preemption),
         cmocka_unit_test(test_reentrant_yield_request),
+        cmocka_unit_test(test_retake_from_native),
         cmocka_unit_test(test_replaced_schedulers_freed),
         cmocka_unit_test(test_stress_three_slots),
         cmocka_unit_test(test_stress_one_slot),
