@@ -199,6 +199,18 @@ static int is_holder(struct ht__scheduler *s, struct ht__sched_task *task)
     return task->slot < s->slots && s->holders[task->slot].task == task;
 }
 
+/* Whether a task that may be another scheduler's now holds a slot here:
+ * its own fields are under its scheduler's lock, so only holders[] is read. */
+static int holds_here(struct ht__scheduler *s, struct ht__sched_task *task)
+{
+    uint32_t i;
+
+    for (i = 0; i < s->slots; i++)
+        if (s->holders[i].task == task)
+            return 1;
+    return 0;
+}
+
 static void enqueue(struct ht__scheduler *s, struct ht__sched_task *task, uint64_t now)
 {
     atomic_store_explicit(&task->grant, 0, memory_order_relaxed);
@@ -426,10 +438,10 @@ static void yielder_main(void *arg)
             /* The quantum before a preemption counts from the request
              * itself, which this thread may make a while after the flag.
              * (A holder is alive: it gives its slot back under the lock.
-             * Should the address be another task's now, that one, if
-             * flagged, gets a little longer.)  Not from its return: a
+             * Should the address be another task's holding here now, that
+             * one, if flagged, gets a little longer.)  Not from its return: a
              * YieldTask that blocks must not hold the preemption off. */
-            if (is_holder(s, task) && task->flagged)
+            if (holds_here(s, task) && task->flagged)
                 task->flagged_ns = ht__platform_now_ns();
             ht__platform_mutex_unlock(s->lock);
             s->fire(token);
