@@ -8,7 +8,7 @@ endif()
 file(READ "${JSON}" text)
 foreach(field tasks rounds workUs repetitions throughputCooperative throughputThreadPerTask throughputRatio
     p99SlotWaitMs handoffUs pingPongUs handoffRatio slots quantumMs waitOnAddressPingPongUs
-    handoffVsWaitOnAddress fairWaitMs p99SlotWaitBoundMs)
+    handoffVsWaitOnAddress fairWaitMs p99SlotWaitBoundMs medianSlotWaitMs)
   string(JSON type ERROR_VARIABLE err TYPE "${text}" ${field})
   if(err OR NOT type STREQUAL "NUMBER")
     message(FATAL_ERROR "${JSON}: no number for ${field}: ${type} ${err}")
