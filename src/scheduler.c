@@ -328,7 +328,8 @@ static void watch(struct ht__scheduler *s, uint64_t now, int *wake_yielder)
     void *token;
     uint32_t i;
 
-    while (retake_native(s, now))
+    /* As many slots as the waiters need beyond the free ones. */
+    while (s->stats.waiting > s->slots - s->held && retake_native(s, now))
         ;
     for (i = 0; i < s->slots; i++)
     {
