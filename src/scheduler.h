@@ -1,25 +1,32 @@
 /*
  * The cooperative scheduler: SQL Server (SQLOS) style slots for managed
- * code.  Portable C11 over the platform layer's mutex and event.
+ * code.  Portable C11 over the platform layer's mutex, futex-class wait
+ * and threads.
  *
  * A task must hold one of N slots to run managed code.  It takes a slot
- * when it comes into the runtime and gives it back when it goes out to
- * native code or blocks in a host wait, so a native call that blocks never
- * starves the others.  Waiting tasks queue in FIFO order and a releasing
- * task hands its slot straight to the head of the queue.  A task that
- * holds a slot longer than the quantum while others wait is a runaway: it
- * is counted, asked to yield (through a callback; the COM layer calls
- * ICLRTask::YieldTask), and punished: its next acquisition goes through
- * the queue behind everyone waiting.  One that still holds the slot a
- * quantum after being asked (it ignored the request, or it is a thread
- * back in its host's native code, where the CLR makes no call) is
- * preempted: the slot goes to the head of the queue, and the task takes
- * one again at its next transition, wait or yield.
+ * when it comes into the runtime.  Going out to native code it keeps the
+ * slot, marked "in native code", while nobody waits (reclaiming it on the
+ * way back with one compare-and-swap), and hands it to the head of the
+ * queue at once when someone does; a task that needs a slot retakes one
+ * left in native code.  A host wait gives the slot back.  So a native
+ * call that blocks never starves the others.  Waiting tasks queue in FIFO
+ * order and a releasing task hands its slot straight to the head of the
+ * queue.  A watchdog thread of the scheduler's own watches while anyone
+ * waits: a task that holds a slot in managed code longer than the quantum
+ * is a runaway: it is counted, asked to yield (through a callback, on the
+ * scheduler's yield thread; the COM layer calls ICLRTask::YieldTask), and
+ * punished: its next acquisition goes through the queue behind everyone
+ * waiting.  One that still holds the slot a quantum after being asked (it
+ * ignored the request, or it is a thread back in its host's native code,
+ * where the CLR makes no call) is preempted: the slot goes to the head of
+ * the queue, and the task takes one again at its next transition, wait or
+ * yield.
  *
- * No deadlock by construction: every host wait and every call out
- * releases the slot first, slot waits are granted in FIFO order by
- * whoever releases, and a holder that keeps its slot past two quanta while
- * others wait loses it, so no waiter depends on a holder's cooperation.
+ * No deadlock by construction: every host wait gives the slot back, every
+ * call out gives it to whoever waits (or lets it be retaken), slot waits
+ * are granted in FIFO order, and a holder that keeps its slot past two
+ * quanta while others wait loses it, so no waiter depends on a holder's
+ * cooperation.  See src/scheduler.c for the lock-free states.
  */
 #ifndef HOSTTASK_SCHEDULER_H
 #define HOSTTASK_SCHEDULER_H
