@@ -304,6 +304,11 @@ static int prepare(struct ht__sched_task *task, void **token)
  * that called it): what com/task_manager.c's yield does with it. */
 static _Thread_local struct actor *self_actor;
 static atomic_int reenter_fire;
+/* A fire that blocks until told, as the CLR's YieldTask may until its
+ * target yields. */
+static atomic_int block_fire;
+static void *fire_unblock;
+static atomic_int fire_blocked;
 
 /* Outside the lock, on a thread that is no task's (the scheduler's
  * watchdog side). */
@@ -311,6 +316,12 @@ static void fire(void *token)
 {
     struct actor *actor = token;
 
+    if (atomic_load(&block_fire))
+    {
+        atomic_store(&fire_blocked, 1);
+        CHECK(ht__platform_event_wait(fire_unblock, TIMEOUT_MS), "a blocked fire never unblocked");
+        atomic_store(&fire_blocked, 0);
+    }
     if (atomic_load(&reenter_fire) && self_actor)
     {
         if (ht__sched_holds(&self_actor->sched))
@@ -1678,6 +1689,48 @@ static void test_retake_from_native(void **state)
     assert_int_equal(ht__sched_live(), 0);
 }
 
+/* A yield request that blocks (the CLR's YieldTask may Sleep-loop until
+ * its target yields): the watchdog still preempts the runaway a quantum
+ * later, and the waiter gets its slot, while the request is blocked. */
+static void test_blocking_yield_request(void **state)
+{
+    static struct waiter w1;
+    static struct actor runaway;
+    uint64_t start;
+
+    configure(1, 2000u);
+    actor_init(&runaway, 100);
+    atomic_store(&norder, 0);
+    assert_non_null(fire_unblock = ht__platform_event_create());
+    atomic_store(&block_fire, 1);
+    atomic_store(&runaway.delay_abort, 1);
+    acquire(&runaway);
+    waiter_start(&w1, 1, 1, RELEASE);
+    wait_for_waiters(1);
+    atomic_store(&runaway.delay_abort, 0);
+    start = now_ms();
+    while (!atomic_load(&fire_blocked))
+    {
+        assert_true(now_ms() - start < TIMEOUT_MS);
+        sleep_ms(1);
+    }
+    assert_true(wait_for_preemption(&runaway));
+    waiter_join(&w1);
+    assert_int_equal(w1.held, 1);
+    /* The request is still blocked. */
+    assert_int_equal(atomic_load(&fire_blocked), 1);
+    assert_int_equal(get_stats().preemptions, 1);
+    atomic_store(&block_fire, 0);
+    ht__platform_event_set(fire_unblock);
+    wait_for_event(runaway.fired);
+    assert_int_equal(atomic_load(&failures), 0);
+    assert_int_equal(ht__sched_release(&runaway.sched), 0);
+    actor_destroy(&runaway);
+    /* Switching schedulers joins the yield thread, now free. */
+    assert_int_equal(ht__sched_configure(0, 0, NULL, NULL), HT__OK);
+    ht__platform_event_destroy(fire_unblock);
+}
+
 /* Replaced schedulers are freed once nothing is inside them: switching
  * modes on and off leaves at most the current one alive. */
 static void test_replaced_schedulers_freed(void **state)
@@ -1746,6 +1799,7 @@ int main(void)
         cmocka_unit_test(test_second_runaway_after_preemption),
         cmocka_unit_test(test_reentrant_yield_request),
         cmocka_unit_test(test_retake_from_native),
+        cmocka_unit_test(test_blocking_yield_request),
         cmocka_unit_test(test_replaced_schedulers_freed),
         cmocka_unit_test(test_stress_three_slots),
         cmocka_unit_test(test_stress_one_slot),
