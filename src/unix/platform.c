@@ -57,6 +57,22 @@ void ht__platform_mutex_unlock(struct ht__mutex *mutex)
     pthread_mutex_unlock(&mutex->mutex);
 }
 
+/* The time timeout_ms from now on the given clock. */
+static struct timespec deadline_in(clockid_t clock, uint32_t timeout_ms)
+{
+    struct timespec deadline;
+
+    clock_gettime(clock, &deadline);
+    deadline.tv_sec += timeout_ms / 1000u;
+    deadline.tv_nsec += (long)(timeout_ms % 1000u) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L)
+    {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    return deadline;
+}
+
 /* An auto-reset event: a flag under a mutex, and a condition variable. */
 struct event
 {
@@ -105,14 +121,7 @@ int ht__platform_event_wait(void *opaque, uint32_t timeout_ms)
     struct timespec deadline;
     int signaled, rc = 0;
 
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_ms / 1000u;
-    deadline.tv_nsec += (long)(timeout_ms % 1000u) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L)
-    {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    deadline = deadline_in(CLOCK_MONOTONIC, timeout_ms);
     pthread_mutex_lock(&event->mutex);
     while (!event->signaled && rc != ETIMEDOUT)
         rc = timeout_ms == HT__WAIT_FOREVER ? pthread_cond_wait(&event->cond, &event->mutex)
@@ -151,14 +160,7 @@ void ht__platform_wait_address(atomic_uint *address, unsigned int expected, uint
 {
     struct timespec deadline;
 
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += timeout_ms / 1000u;
-    deadline.tv_nsec += (long)(timeout_ms % 1000u) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L)
-    {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    deadline = deadline_in(CLOCK_REALTIME, timeout_ms);
     pthread_mutex_lock(&address_mutex);
     if (atomic_load(address) == expected)
     {
