@@ -1689,6 +1689,57 @@ static void test_retake_from_native(void **state)
     assert_int_equal(ht__sched_live(), 0);
 }
 
+/* A lazy LeaveRuntime racing the preemption (it read "in managed code"
+ * before the watchdog's compare-and-swap, and stores "in native code"
+ * after it), made deterministic by storing what that Leave would.  The
+ * task runs on without a slot, as a preempted runaway may; nothing counts
+ * it as a holder, and its next Leave finds it holds nothing. */
+static void test_leave_racing_preemption(void **state)
+{
+    static struct waiter w;
+    static struct actor runaway;
+    struct ht__sched_stats stats;
+    unsigned int word;
+
+    configure(1, 1000u);
+    actor_init(&runaway, 100);
+    atomic_store(&norder, 0);
+    atomic_store(&runaway.delay_abort, 1);
+    acquire(&runaway);
+    waiter_start(&w, 1, 1, HOLD);
+    wait_for_waiters(1);
+    atomic_store(&runaway.delay_abort, 0);
+    assert_true(wait_for_preemption(&runaway));
+    wait_for_grants(1);
+    word = atomic_load(&runaway.sched.word);
+    assert_int_equal(word & HT__SLOT_STATE, HT__SLOT_NONE);
+    atomic_store(&runaway.sched.word, HT__SLOT_NEXT(word, HT__SLOT_NATIVE));
+    /* Its Enter reclaims what it believes is its slot... */
+    assert_int_equal(ht__sched_try_enter(&runaway.sched), 1);
+    assert_true(holds(&runaway));
+    stats = get_stats();
+    assert_int_equal(stats.held, 1);
+    assert_int_equal(stats.preemptions, 1);
+    /* ...and its next Leave goes the slow way and gives back nothing. */
+    assert_int_equal(ht__sched_try_leave(&runaway.sched), 0);
+    assert_int_equal(ht__sched_release(&runaway.sched), 0);
+    assert_false(holds(&runaway));
+    assert_int_equal(get_stats().held, 1);
+    waiter_go(&w);
+    waiter_join(&w);
+    /* Punished: through the queue, which is empty now. */
+    acquire(&runaway);
+    release(&runaway);
+    stats = get_stats();
+    assert_int_equal(stats.held, 0);
+    assert_int_equal(stats.punishments, 1);
+    /* Two takes and a reclaim for it, one take for the waiter. */
+    assert_int_equal(ht__sched_acquisitions(&runaway.sched), 3);
+    assert_int_equal(stats.acquisitions, 4);
+    assert_int_equal(atomic_load(&failures), 0);
+    actor_destroy(&runaway);
+}
+
 /* A yield request that blocks (the CLR's YieldTask may Sleep-loop until
  * its target yields): the watchdog still preempts the runaway a quantum
  * later, and the waiter gets its slot, while the request is blocked. */
@@ -1800,6 +1851,7 @@ int main(void)
         cmocka_unit_test(test_reentrant_yield_request),
         cmocka_unit_test(test_retake_from_native),
         cmocka_unit_test(test_blocking_yield_request),
+        cmocka_unit_test(test_leave_racing_preemption),
         cmocka_unit_test(test_replaced_schedulers_freed),
         cmocka_unit_test(test_stress_three_slots),
         cmocka_unit_test(test_stress_one_slot),
