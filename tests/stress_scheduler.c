@@ -20,8 +20,15 @@
  * - Two runaways in two slots.
  * - Disbanding: ht__sched_configure() lets the old scheduler's waiters go
  *   on without a slot; its holders give their slots back to it.
+ * - A second runaway after a preemption is watched too; a fire callback
+ *   that re-enters the scheduler on its thread, and one that blocks, do
+ *   not stop slot hand-off; a slot left in native code is retaken and the
+ *   lazy pair reclaims or queues; a lazy Leave racing a preemption leaves
+ *   a task without a slot that finds out at its next Leave; replaced
+ *   schedulers are freed.
  * Then, for a bounded time (HT_STRESS_SECONDS, default 2.5, split between
- * the phases), eight workers acquire, work, yield and release at random,
+ * the phases), eight workers acquire, work, yield, make lazy Leave/Enter
+ * pairs and release at random,
  * asked to yield when flagged as runaways (and preempted when too slow):
  * - on 3 slots, then on 1: never more holders than slots, and the
  *   statistics match the per-task counters exactly;
