@@ -115,8 +115,9 @@ extern _Atomic(struct ht__scheduler *) ht__scheduler_current;
 /* Switches to a scheduler of `slots` slots (0: thread-per-task mode).  The
  * old one is disbanded: its waiters go on without a slot, its threads are
  * stopped and joined, and slots held in it are returned to it as their
- * holders release them; it is freed when the last is.  Not from a thread
- * the old scheduler's fire callback may be waiting for. */
+ * holders release them; it is freed when the last is.  Not from the fire
+ * callback, nor from a thread the old scheduler's fire callback may be
+ * waiting for: the switch joins the yield thread. */
 ht__status ht__sched_configure(uint32_t slots, uint32_t quantum_us, ht__sched_runaway_prepare prepare,
         ht__sched_runaway_fire fire);
 int ht__sched_get(struct ht__sched_stats *stats);   /* 0 in thread-per-task mode */
