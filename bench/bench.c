@@ -1521,6 +1521,38 @@ static void measure_single_thread(void)
             "hosttask/floor");
 }
 
+/* Item 8: cooperative mode's lazy slot.  One slot, no other task: the
+ * first EnterRuntime takes the slot, and from then on LeaveRuntime marks
+ * it "in native code" and EnterRuntime reclaims it with one
+ * compare-and-swap.  Against the empty pair, interleaved. */
+static void measure_cooperative(void)
+{
+    enum { PF, PC, NCASES };
+    struct bench_case c[NCASES] =
+    {
+        [PF] = { series_new("pair.floor.cooperative", "ns/pair"), loop_pairs, floor_obj, pair_targets, 2, -1, FALSE },
+        [PC] = { series_new("pair.hosttask.cooperative", "ns/pair"), loop_pairs, hosttask, pair_targets, 2, -1, FALSE },
+    };
+    HT_SCHEDULER_STATS stats;
+    struct row *r;
+    HRESULT hr;
+
+    if (FAILED(hr = ht_set_scheduler(control, 1, 0)))
+    {
+        fail("ht_set_scheduler(1): 0x%08lx", (unsigned long)hr);
+        return;
+    }
+    run_cases(c, NCASES);
+    /* Nobody else waited: every pair after the first reclaimed the slot. */
+    if (SUCCEEDED(ht_get_scheduler_stats(control, &stats)) && (stats.waits || stats.retakes))
+        fail("cooperative pair: %llu waits, %llu retakes with no other task", (unsigned long long)stats.waits,
+                (unsigned long long)stats.retakes);
+    ht_set_scheduler(control, 0, 0);
+    r = compare_row("8", "Leave+Enter pair, cooperative mode, free slot", c[PC].s,
+            "floor: empty pair in another DLL", c[PF].s, FALSE, "hosttask/floor");
+    row_target(r, "<=", 4);
+}
+
 static void measure_scaling(void)
 {
     struct bench_case c[3] =
@@ -1804,7 +1836,7 @@ static void usage(void)
            "  --reps N    repetitions per figure (default 9, quick 3); medians are reported\n"
            "  --tasks N   live tasks in the memory measurement (default 10000, quick 200)\n"
            "  --only LIST measure only these parts: calls (items 1, 2, 3, 7, 9), scaling (4),\n"
-           "              lifecycle (5), memory (6); comma-separated\n"
+           "              lifecycle (5), memory (6), cooperative (8); comma-separated\n"
            "  --with NAME=DLL  also measure another hosttask build's transitions and hook\n"
            "              calls, side by side in the same process (a copy of hosttask.dll\n"
            "              under another file name); up to 4\n"
@@ -1899,6 +1931,8 @@ int main(int argc, char **argv)
 
     if (part("calls"))
         measure_single_thread();
+    if (part("cooperative"))
+        measure_cooperative();
     if (part("scaling"))
         measure_scaling();
     if (part("lifecycle"))

@@ -5,11 +5,13 @@
  *
  *  1. Throughput: 64 tasks (CreateTask) that each alternate CPU-bound
  *     managed work with a blocking native call (LeaveRuntime, Sleep(1),
- *     EnterRuntime), on 2 slots and thread-per-task; and the 99th
- *     percentile of the time from wanting a slot to getting it.
+ *     EnterRuntime), on one slot per processor and thread-per-task; and
+ *     the 99th percentile of the time from wanting a slot to getting it,
+ *     against the fair-share wait, (tasks - slots) x work / slots.
  *  2. Slot hand-off latency: two tasks on one slot taking turns (each
  *     leaves the runtime while the other waits for the slot), against two
- *     threads passing an event.
+ *     threads passing an event, and passing a WaitOnAddress word (the
+ *     cheapest wake there is, and what the slot waits use).
  *
  *   hosttask-sched-bench [--quick] [--json FILE]
  *
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <hosttask/hosttask.h>
+#include <synchapi.h>
 
 #define TASKS 64
 #define REPS 5
@@ -71,8 +74,15 @@ static void check(HRESULT hr, const char *what)
 
 /* ---- 1. Throughput ---- */
 
+/* Every EnterRuntime's duration in the last run: the time from wanting a
+ * slot to getting it, exactly (the scheduler's histogram only bounds it). */
+#define MAX_ROUNDS 20
+static double enter_s[TASKS * MAX_ROUNDS];
+static LONG nenter;
+
 static DWORD WINAPI mixed_task(void *arg)
 {
+    double t0;
     int i;
 
     for (i = 0; i < rounds; i++)
@@ -80,9 +90,22 @@ static DWORD WINAPI mixed_task(void *arg)
         spin_us(work_us);   /* managed code: holds the slot */
         check(IHostTaskManager_LeaveRuntime(manager, (SIZE_T)&Sleep), "LeaveRuntime");
         Sleep(1);           /* a blocking native call: no slot */
+        t0 = now_s();
         check(IHostTaskManager_EnterRuntime(manager), "EnterRuntime");
+        enter_s[InterlockedIncrement(&nenter) - 1] = now_s() - t0;
     }
     return 0;
+}
+
+/* The q-quantile of the EnterRuntime times of the last run. */
+static double enter_quantile_s(double q)
+{
+    int n = (int)nenter;
+
+    if (!n)
+        return 0;
+    qsort(enter_s, n, sizeof(enter_s[0]), compare);
+    return enter_s[(int)(q * (n - 1) + 0.5)];
 }
 
 /* Seconds for TASKS tasks of `rounds` rounds each. */
@@ -92,6 +115,7 @@ static double run_mixed(void)
     double start, end;
     int i;
 
+    nenter = 0;
     start = now_s();
     for (i = 0; i < TASKS; i++)
     {
@@ -248,6 +272,56 @@ static DWORD WINAPI ping_thread(void *arg)
     return 0;
 }
 
+/* The same with WaitOnAddress: each thread waits for the word to turn to
+ * its number, then hands it to the other. */
+static volatile LONG turn_word;
+
+struct address_ping
+{
+    LONG mine, theirs;
+};
+
+static DWORD WINAPI address_ping_thread(void *arg)
+{
+    struct address_ping *p = arg;
+    LONG seen;
+    int i;
+
+    for (i = 0; i < switches; i++)
+    {
+        while ((seen = turn_word) != p->mine)
+            WaitOnAddress(&turn_word, &seen, sizeof(seen), INFINITE);
+        if (ping_t0 > 0)
+        {
+            ping_sum += now_s() - ping_t0;
+            ping_count++;
+        }
+        ping_t0 = now_s();
+        InterlockedExchange(&turn_word, p->theirs);
+        WakeByAddressSingle((void *)&turn_word);
+    }
+    return 0;
+}
+
+static double run_address_ping_pong(void)
+{
+    struct address_ping p1 = { 1, 2 }, p2 = { 2, 1 };
+    HANDLE threads[2];
+
+    ping_sum = 0;
+    ping_count = 0;
+    ping_t0 = 0;
+    turn_word = 0;
+    threads[0] = CreateThread(NULL, 0, address_ping_thread, &p1, 0, NULL);
+    threads[1] = CreateThread(NULL, 0, address_ping_thread, &p2, 0, NULL);
+    InterlockedExchange(&turn_word, 1);
+    WakeByAddressAll((void *)&turn_word);
+    WaitForMultipleObjects(2, threads, TRUE, INFINITE);
+    CloseHandle(threads[0]);
+    CloseHandle(threads[1]);
+    return ping_count ? ping_sum / ping_count : 0;
+}
+
 static double run_ping_pong(void)
 {
     HANDLE e1 = CreateEventW(NULL, FALSE, FALSE, NULL), e2 = CreateEventW(NULL, FALSE, FALSE, NULL);
@@ -270,8 +344,10 @@ static double run_ping_pong(void)
 
 int main(int argc, char **argv)
 {
-    double coop[REPS], tpt[REPS], p99[REPS], handoff[REPS], ping[REPS];
-    double m_coop, m_tpt, m_p99, m_handoff, m_ping, work;
+    double coop[REPS], tpt[REPS], p99[REPS], p50[REPS], p99_bound[REPS], handoff[REPS], ping[REPS], address[REPS];
+    double m_coop, m_tpt, m_p99, m_p50, m_p99_bound, m_handoff, m_ping, m_address, work, fair_ms;
+    SYSTEM_INFO system;
+    UINT slots;
     HT_SCHEDULER_STATS stats;
     const char *json = NULL;
     FILE *out;
@@ -282,7 +358,7 @@ int main(int argc, char **argv)
     {
         if (!strcmp(argv[i], "--quick"))
         {
-            rounds = 3;
+            rounds = 3;     /* at most MAX_ROUNDS */
             switches = 100;
             reps = 1;
         }
@@ -298,35 +374,52 @@ int main(int argc, char **argv)
     frequency = f.QuadPart;
     check(ht_create_host_control(&control), "ht_create_host_control");
     check(IHostControl_GetHostManager(control, &IID_IHostTaskManager, (void **)&manager), "GetHostManager");
+    GetSystemInfo(&system);
+    slots = system.dwNumberOfProcessors ? system.dwNumberOfProcessors : 1;
 
     for (i = 0; i < reps; i++)
     {
         check(ht_set_scheduler(control, 0, 0), "thread-per-task");
         tpt[i] = run_mixed();
-        check(ht_set_scheduler(control, 2, 0), "2 slots");
+        check(ht_set_scheduler(control, slots, 0), "one slot per processor");
         coop[i] = run_mixed();
         check(ht_get_scheduler_stats(control, &stats), "scheduler stats");
-        p99[i] = wait_quantile_s(&stats, 0.99);
+        p99[i] = enter_quantile_s(0.99);
+        p50[i] = enter_quantile_s(0.5);
+        p99_bound[i] = wait_quantile_s(&stats, 0.99);
         check(ht_set_scheduler(control, 1, HANDOFF_QUANTUM_US), "1 slot");
         handoff[i] = run_handoff();
         check(ht_set_scheduler(control, 0, 0), "thread-per-task");
         ping[i] = run_ping_pong();
+        address[i] = run_address_ping_pong();
     }
     m_tpt = median(tpt, reps);
     m_coop = median(coop, reps);
     m_p99 = median(p99, reps);
+    m_p99_bound = median(p99_bound, reps);
+    m_p50 = median(p50, reps);
     m_handoff = median(handoff, reps);
     m_ping = median(ping, reps);
+    m_address = median(address, reps);
     work = (double)TASKS * rounds;
+    /* Each task waits, per round, for the others' work on the slots. */
+    fair_ms = (double)(TASKS > (int)slots ? TASKS - (int)slots : 0) * work_us / 1000.0 / slots;
 
     printf("hosttask-sched-bench: %d tasks x %d rounds of %d us CPU + a blocking Sleep(1) P/Invoke; "
             "median of %d\n", TASKS, rounds, work_us, reps);
     printf("%-46s %14s %14s %8s\n", "measure", "value", "reference", "ratio");
-    printf("%-46s %11.0f /s %11.0f /s %7.2fx\n", "throughput, 2 slots vs thread-per-task (rounds/s)",
+    printf("%u slots (one per processor), quantum %u ms\n", slots, HT_SCHEDULER_DEFAULT_QUANTUM_US / 1000u);
+    printf("%-46s %11.0f /s %11.0f /s %7.2fx\n", "throughput, cooperative vs thread-per-task (rounds/s)",
             work / m_coop, work / m_tpt, m_tpt / m_coop);
-    printf("%-46s %11.3f ms %14s %8s\n", "p99 slot wait, 2 slots (upper bound)", m_p99 * 1e3, "", "");
+    printf("%-46s %11.3f ms %11.3f ms %7.2fx\n", "p99 slot wait vs fair-share wait", m_p99 * 1e3,
+            fair_ms, fair_ms > 0 ? m_p99 * 1e3 / fair_ms : 0);
+    printf("%-46s %11.3f ms %14s %8s\n", "  p99 from the scheduler's histogram (bound)", m_p99_bound * 1e3, "", "");
+    printf("%-46s %11.3f ms %11.3f ms %7.2fx\n", "  p99 vs median slot wait (fairness)", m_p99 * 1e3, m_p50 * 1e3,
+            m_p50 > 0 ? m_p99 / m_p50 : 0);
     printf("%-46s %11.2f us %11.2f us %7.2fx\n", "slot hand-off vs event ping-pong", m_handoff * 1e6,
             m_ping * 1e6, m_handoff / m_ping);
+    printf("%-46s %11.2f us %11.2f us %7.2fx\n", "slot hand-off vs WaitOnAddress ping-pong", m_handoff * 1e6,
+            m_address * 1e6, m_address > 0 ? m_handoff / m_address : 0);
 
     if (json)
     {
@@ -334,9 +427,13 @@ int main(int argc, char **argv)
             return 1;
         fprintf(out, "{\"tasks\": %d, \"rounds\": %d, \"workUs\": %d, \"repetitions\": %d,\n"
                 " \"throughputCooperative\": %.1f, \"throughputThreadPerTask\": %.1f, \"throughputRatio\": %.4f,\n"
-                " \"p99SlotWaitMs\": %.4f, \"handoffUs\": %.3f, \"pingPongUs\": %.3f, \"handoffRatio\": %.4f}\n",
+                " \"p99SlotWaitMs\": %.4f, \"handoffUs\": %.3f, \"pingPongUs\": %.3f, \"handoffRatio\": %.4f,\n"
+                " \"slots\": %u, \"quantumMs\": %.3f, \"waitOnAddressPingPongUs\": %.3f,"
+                " \"handoffVsWaitOnAddress\": %.4f, \"fairWaitMs\": %.4f, \"p99SlotWaitBoundMs\": %.4f,\n"
+                " \"medianSlotWaitMs\": %.4f}\n",
                 TASKS, rounds, work_us, reps, work / m_coop, work / m_tpt, m_tpt / m_coop, m_p99 * 1e3,
-                m_handoff * 1e6, m_ping * 1e6, m_handoff / m_ping);
+                m_handoff * 1e6, m_ping * 1e6, m_handoff / m_ping, slots, HT_SCHEDULER_DEFAULT_QUANTUM_US / 1000.0,
+                m_address * 1e6, m_address > 0 ? m_handoff / m_address : 0, fair_ms, m_p99_bound * 1e3, m_p50 * 1e3);
         fclose(out);
     }
     check(ht_set_scheduler(control, 0, 0), "thread-per-task");

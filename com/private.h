@@ -267,18 +267,41 @@ static inline int ht__task_holds_slot(struct host_task *task)
 void ht__task_slot_acquire_slow(struct host_task *task);
 
 /* The task came into the runtime (attach, thread start, EnterRuntime,
- * ReverseEnterRuntime): in cooperative mode it needs a slot. */
+ * ReverseEnterRuntime): in cooperative mode it needs a slot, and reclaims
+ * the one it left in native code with one compare-and-swap. */
 static inline void ht__task_slot_acquire(struct host_task *task)
 {
-    if (ht__sched_active() && !ht__task_holds_slot(task))
+    struct ht__sched_task *sched = ht__task_sched(task);
+
+    if (sched && ht__sched_try_enter(sched))
+        return;
+    if (ht__sched_active())
         ht__task_slot_acquire_slow(task);
 }
 
-/* The task went out (LeaveRuntime, ReverseLeaveRuntime, thread exit). */
+/* The task went out to native code (LeaveRuntime, ReverseLeaveRuntime):
+ * the slot stays, marked "in native code", while nobody waits, else goes
+ * back at once. */
 static inline void ht__task_slot_release(struct host_task *task)
 {
-    if (ht__task_holds_slot(task))
-        ht__sched_release(ht__task_sched(task));
+    struct ht__sched_task *sched = ht__task_sched(task);
+
+    if (sched && !ht__sched_try_leave(sched))
+        ht__sched_release(sched);
+}
+
+/* A host wait or the thread's end: the slot goes back now, also one left
+ * in native code.  Also when it was retaken or preempted meanwhile: the
+ * release settles that, and records in the task's trace the yield
+ * requests and preemptions it has not (src/scheduler.c: trace_untraced),
+ * so that an ended task's trace has them all.  Thread-per-task mode: no
+ * scheduler, nothing to do. */
+static inline void ht__task_slot_give_back(struct host_task *task)
+{
+    struct ht__sched_task *sched = ht__task_sched(task);
+
+    if (sched)
+        ht__sched_release(sched);
 }
 
 /* Runs each(task, context) for every task alive, then done(context)

@@ -296,8 +296,7 @@ static const IHostTaskVtbl task_vtbl =
     task_SetCLRTask,
 };
 
-/* The task's cooperative-mode state, with the event its slot waits
- * block on.  By the task's creator before the thread runs, or by the
+/* The task's cooperative-mode state.  By the task's creator before the thread runs, or by the
  * owning thread. */
 static BOOL task_sched_alloc(struct host_task *task)
 {
@@ -396,7 +395,7 @@ static void unbind_current(void)
         return;
     /* Task exit gives the slot back. */
     ht__nest_set_inside(&task->core, 0);
-    ht__task_slot_release(task);
+    ht__task_slot_give_back(task);
     ht__trace_task_end(task);
     ht__tls_set(ht__tls_task, NULL);
     InterlockedOr(&task->flags, HT_TASK_ENDED);
@@ -512,7 +511,7 @@ HRESULT ht__task_wait(HANDLE handle, DWORD milliseconds, DWORD option)
      * code takes one again after (also if it was preempted before). */
     if (!self || !ht__nest_inside(&self->core))
         return wait(self, handle, milliseconds, option);
-    ht__task_slot_release(self);
+    ht__task_slot_give_back(self);
     hr = wait(self, handle, milliseconds, option);
     ht__task_slot_acquire(self);
     return hr;
@@ -620,9 +619,11 @@ static void task_raw_stats(struct host_task *task, HT_TASK_STATS *stats)
     {
         stats->slotWaitNs = atomic_load(&sched->sched.wait_ns);
         stats->forcedYields = atomic_load(&sched->sched.forced_yields);
-        stats->slotAcquisitions = atomic_load(&sched->sched.acquisitions);
+        stats->slotAcquisitions = ht__sched_acquisitions(&sched->sched);
         if (ht__sched_holds(&sched->sched))
             stats->flags |= HT_TASK_HOLDS_SLOT;
+        if (ht__sched_in_native(&sched->sched))
+            stats->flags |= HT_TASK_SLOT_IN_NATIVE;
     }
     stats->locale = task->locale;
     stats->uiLocale = task->ui_locale;
@@ -746,7 +747,15 @@ int ht__task_runaway_prepare(struct ht__sched_task *sched, void **token)
     return 1;
 }
 
-/* Outside every lock: the CLR may call back into the host. */
+/* On the scheduler's yield thread, which is no task's and never enters
+ * the runtime, outside every lock: the CLR says YieldTask must not be
+ * called from a managed thread, and it may suspend the target and
+ * Sleep(1)-loop until the target yields, blocking this thread
+ * (dotnet/coreclr@ef1e2ab3 src/vm/threads.cpp (Thread::YieldTask)).  The
+ * watchdog preempts on its own meanwhile.  S_FALSE (a request already
+ * pending) and HOST_E_INVALIDOPERATION (called on the target's own
+ * thread, which this thread never is) need nothing more: a task that
+ * does not yield is preempted a quantum after the request either way. */
 void ht__task_runaway_fire(void *token)
 {
     ICLRTask *clr_task = token;

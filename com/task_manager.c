@@ -267,10 +267,11 @@ static __attribute__((noinline)) HRESULT leave_runtime_slow(SIZE_T target)
     }
 }
 
-/* The frame is open; the slot goes back. */
+/* The frame is open; the slot goes back now: someone waits, or the task
+ * was asked to yield or preempted. */
 static __attribute__((noinline)) HRESULT slot_release(struct host_task *task)
 {
-    ht__task_slot_release(task);
+    ht__sched_release(ht__task_sched(task));
     return S_OK;
 }
 
@@ -284,11 +285,14 @@ static __attribute__((noinline)) HRESULT slot_acquire(struct host_task *task)
 static HRESULT STDMETHODCALLTYPE task_manager_LeaveRuntime(IHostTaskManager *iface, SIZE_T target)
 {
     struct host_task *task = task_current_fast();
+    struct ht__sched_task *sched;
 
     if (!task || atomic_load_explicit(&ht__transition_hooks, memory_order_relaxed)
             || !ht__nest_try_open(&task->core, HT__FRAME_OUT, HT__LEAVE))
         return leave_runtime_slow(target);
-    if (ht__task_holds_slot(task))
+    /* Cooperative mode: the slot stays, marked "in native code", unless
+     * someone waits.  A Leave nested in an open one finds nothing held. */
+    if ((sched = ht__task_sched(task)) && !ht__sched_try_leave(sched))
         return slot_release(task);
     return S_OK;
 }
@@ -304,20 +308,33 @@ static __attribute__((noinline)) HRESULT enter_runtime_slow(void)
     ht__trace_enter(task);
     if (ht__enter_runtime(&task->core) == HT__E_STATE)
         return HOST_E_INVALIDOPERATION;
-    /* Back into managed code: in cooperative mode, only with a slot. */
-    ht__task_slot_acquire(task);
+    /* Back into managed code: in cooperative mode, only with a slot.  An
+     * Enter that closes a Leave nested in one still open stays out (the
+     * CLR's AppDomain-unload helper calls LeaveRuntime(0) once and never
+     * matches it, then waits with nested Leave/Enter pairs:
+     * dotnet/coreclr@ef1e2ab3 src/vm/appdomain.cpp
+     * (AppDomain::ADUnloadThreadStart), src/vm/synch.cpp (CLREventWaitHelper2)). */
+    if (ht__nest_inside(&task->core))
+        ht__task_slot_acquire(task);
     return S_OK;
 }
 
 static HRESULT STDMETHODCALLTYPE task_manager_EnterRuntime(IHostTaskManager *iface)
 {
     struct host_task *task = task_current_fast();
+    struct ht__sched_task *sched;
 
     if (!task || task->core.nprofile || ht__trace_on() || !ht__nest_try_close(&task->core, HT__FRAME_OUT, HT__ENTER))
         return enter_runtime_slow();
-    if (ht__sched_active() && !ht__task_holds_slot(task))
-        return slot_acquire(task);
-    return S_OK;
+    /* Cooperative mode: reclaim the slot left in native code, one
+     * compare-and-swap.  Not for an Enter that closes a nested Leave (see
+     * enter_runtime_slow).  (A slot left in native code in a scheduler
+     * since switched off stays there until a later transition in
+     * cooperative mode, or the task's end, gives it back.) */
+    if (!ht__sched_active() || !ht__nest_inside(&task->core)
+            || ((sched = ht__task_sched(task)) && ht__sched_try_enter(sched)))
+        return S_OK;
+    return slot_acquire(task);
 }
 
 static __attribute__((noinline)) HRESULT reverse_leave_runtime_slow(void)
@@ -338,10 +355,11 @@ static __attribute__((noinline)) HRESULT reverse_leave_runtime_slow(void)
 static HRESULT STDMETHODCALLTYPE task_manager_ReverseLeaveRuntime(IHostTaskManager *iface)
 {
     struct host_task *task = task_current_fast();
+    struct ht__sched_task *sched;
 
     if (!task || task->core.nprofile || ht__trace_on() || !ht__nest_try_close(&task->core, HT__FRAME_IN, HT__REVERSE_LEAVE))
         return reverse_leave_runtime_slow();
-    if (ht__task_holds_slot(task))
+    if ((sched = ht__task_sched(task)) && !ht__sched_try_leave(sched))
         return slot_release(task);
     return S_OK;
 }
@@ -364,12 +382,13 @@ static __attribute__((noinline)) HRESULT reverse_enter_runtime_slow(void)
 static HRESULT STDMETHODCALLTYPE task_manager_ReverseEnterRuntime(IHostTaskManager *iface)
 {
     struct host_task *task = task_current_fast();
+    struct ht__sched_task *sched;
 
     if (!task || ht__trace_on() || !ht__nest_try_open(&task->core, HT__FRAME_IN, HT__REVERSE_ENTER))
         return reverse_enter_runtime_slow();
-    if (ht__sched_active() && !ht__task_holds_slot(task))
-        return slot_acquire(task);
-    return S_OK;
+    if (!ht__sched_active() || ((sched = ht__task_sched(task)) && ht__sched_try_enter(sched)))
+        return S_OK;
+    return slot_acquire(task);
 }
 
 static HRESULT STDMETHODCALLTYPE task_manager_BeginDelayAbort(IHostTaskManager *iface)
@@ -719,6 +738,8 @@ static HRESULT STDMETHODCALLTYPE statistics_GetSchedulerStats(IHostTaskStatistic
     stats->forcedYields = s.forced_yields;
     stats->punishments = s.punishments;
     stats->preemptions = s.preemptions;
+    stats->retakes = s.retakes;
+    stats->nativeHoldNs = s.native_hold_ns;
     for (i = 0; i < HT__SCHED_HISTOGRAM; i++)
         stats->waitHistogram[i] = s.histogram[i];
     return S_OK;

@@ -167,7 +167,7 @@ static void check_slots(struct report *report, const struct htd_thread *thread, 
 {
     const struct htd_thread_record *rec = &thread->rec;
     const HT_TASK_STATS *stats = &task->stats;
-    BOOL holds = (stats->flags & HT_TASK_HOLDS_SLOT) != 0, expected;
+    BOOL holds = (stats->flags & HT_TASK_HOLDS_SLOT) != 0, managed, expected;
 
     task->has_clr = TRUE;
     /* Read before the host's counters when the caller could (the host goes
@@ -206,14 +206,16 @@ static void check_slots(struct report *report, const struct htd_thread *thread, 
     if (stats->forcedYields < (UINT64)task->yield_task_calls)
         mismatch(report, "task of '%s': %llu forced yields counted, %lld YieldTask calls made", rec->role,
                 (unsigned long long)stats->forcedYields, (long long)task->yield_task_calls);
-    /* A task holds a slot exactly while its thread is in managed code,
-     * unless it was preempted in an OS wait the runtime did not announce
-     * (the finalizer's idle wait), or it is one of the runtime's own with
-     * a transition in flight. */
+    /* A task holds a slot in managed code (one left in native code is
+     * marked so) exactly while its thread is in managed code, unless it was
+     * preempted in an OS wait the runtime did not announce (the finalizer's
+     * idle wait), or it is one of the runtime's own with a transition in
+     * flight. */
+    managed = holds && !(stats->flags & HT_TASK_SLOT_IN_NATIVE);
     expected = !(stats->flags & HT_TASK_ENDED) && thread->in_runtime;
     if (rec->runtime_thread && (thread->os_wait || stats->flags & HT_TASK_ENDED))
-        expected = holds;
-    if (holds != expected && !(rec->runtime_thread && !thread->os_wait && (UINT64)thread->depth != stats->depth))
+        expected = managed;
+    if (managed != expected && !(rec->runtime_thread && !thread->os_wait && (UINT64)thread->depth != stats->depth))
         mismatch(report, "task of '%s' %s a slot, but its thread is %s", rec->role,
                 holds ? "holds" : "does not hold", thread->in_runtime ? "in managed code" : "outside the runtime");
 }

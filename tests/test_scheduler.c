@@ -5,6 +5,8 @@
  */
 #include "clr_fakes.h"
 
+#include <tlhelp32.h>
+
 static IHostTaskManager *manager;
 
 /* The calling thread's task's counters. */
@@ -63,8 +65,9 @@ static DWORD WINAPI spinner(void *arg)
     /* Managed code that never yields by itself, until the CLR is asked to
      * make it yield (YieldTask), when the CLR's own safe point calls
      * SwitchToTask, as the CLR does. */
-    end = now_ms() + runner->spin;
-    while (now_ms() < end)
+    /* Until spin ms have passed, or the test sets spin to 0. */
+    end = now_ms();
+    while (now_ms() < end + *(volatile double *)&runner->spin)
     {
         if (runner->delay_abort_when_asked && InterlockedCompareExchange(&runner->clr.yields, 0, 0) > 0)
         {
@@ -135,30 +138,39 @@ static void test_default_is_thread_per_task(void **state)
 }
 
 /* One slot: the second task runs only when the first gives its slot up
- * (the quantum is long enough that nobody is a runaway here). */
+ * (the quantum is long enough that nobody is a runaway here).  The first
+ * runs until told, once the second is seen waiting: no bound on how fast
+ * the machine is. */
 static void test_one_slot_serializes_managed_code(void **state)
 {
     struct fixture *fixture = *state;
     struct runner a = {0}, b = {0};
     HT_SCHEDULER_STATS stats;
+    double seen_waiting;
 
     manager = fixture->manager;
     assert_hr(ht_set_scheduler(fixture->control, 1, 1000000), S_OK);
     a.ready = CreateEventW(NULL, FALSE, FALSE, NULL);
-    start_runner(&a, 60);
+    start_runner(&a, 1000000);
     assert_int_equal(WaitForSingleObject(a.ready, 5000), WAIT_OBJECT_0);
-    start_runner(&b, 10);
+    start_runner(&b, 1);
+    while (!scheduler_stats(fixture).waiting)
+        Sleep(1);
+    seen_waiting = now_ms();
+    Sleep(10);
+    *(volatile double *)&a.spin = 0;
     finish_runner(&a);
     finish_runner(&b);
     assert_true(b.started >= a.ended - 1.0);
     assert_true(a.stats.flags & HT_TASK_HOLDS_SLOT);
-    assert_true(b.stats.slotWaitNs >= 40 * 1000000ull);
+    /* b queued before it was seen waiting and got the slot after a ended. */
+    assert_true(b.stats.slotWaitNs + 1000000ull >= (UINT64)((a.ended - seen_waiting) * 1e6));
     stats = scheduler_stats(fixture);
     assert_int_equal(stats.slots, 1);
     assert_true(stats.waits >= 1);
     assert_int_equal(stats.forcedYields, 0);
     assert_int_equal(stats.preemptions, 0);
-    assert_true(stats.maxWaitNs >= 40 * 1000000ull);
+    assert_true(stats.maxWaitNs >= b.stats.slotWaitNs);
     assert_int_equal(stats.held, 0);
     assert_int_equal(stats.waiting, 0);
     assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
@@ -166,7 +178,8 @@ static void test_one_slot_serializes_managed_code(void **state)
 }
 
 /* A runaway that cannot be asked to yield (no CLR task) is counted, and
- * preempted a quantum later: the waiter does not wait for its 150 ms. */
+ * preempted a quantum later: the waiter runs to its end while the
+ * runaway still runs (until told). */
 static void test_runaway_without_clr_task_preempted(void **state)
 {
     struct fixture *fixture = *state;
@@ -176,12 +189,14 @@ static void test_runaway_without_clr_task_preempted(void **state)
     manager = fixture->manager;
     assert_hr(ht_set_scheduler(fixture->control, 1, 4000), S_OK);
     a.ready = CreateEventW(NULL, FALSE, FALSE, NULL);
-    start_runner(&a, 150);
+    start_runner(&a, 1000000);
     assert_int_equal(WaitForSingleObject(a.ready, 5000), WAIT_OBJECT_0);
     start_runner(&b, 10);
     finish_runner(&b);
+    assert_true(*(volatile double *)&a.ended == 0);
+    *(volatile double *)&a.spin = 0;
     finish_runner(&a);
-    assert_true(b.ended < a.ended - 50.0);
+    assert_true(b.ended < a.ended);
     assert_true(a.stats.forcedYields >= 1);
     assert_false(a.stats.flags & HT_TASK_HOLDS_SLOT);
     stats = scheduler_stats(fixture);
@@ -205,14 +220,15 @@ static void test_runaway_asked_to_yield(void **state)
     a.attach = TRUE;
     a.yield_when_asked = TRUE;
     a.ready = CreateEventW(NULL, FALSE, FALSE, NULL);
-    start_runner(&a, 200);
+    start_runner(&a, 1000000);
     assert_int_equal(WaitForSingleObject(a.ready, 5000), WAIT_OBJECT_0);
-    Sleep(10);
     start_runner(&b, 10);
     finish_runner(&b);
+    /* b did not wait for a to end. */
+    assert_true(*(volatile double *)&a.ended == 0);
+    *(volatile double *)&a.spin = 0;
     finish_runner(&a);
-    /* b did not wait for a's whole 200 ms. */
-    assert_true(b.ended < a.ended - 50.0);
+    assert_true(b.ended < a.ended);
     assert_true(a.stats.forcedYields >= 1);
     stats = scheduler_stats(fixture);
     assert_true(stats.forcedYields >= 1);
@@ -229,11 +245,13 @@ static void test_delay_abort_after_request_not_preempted(void **state)
     struct runner a = {0}, b = {0};
 
     manager = fixture->manager;
-    assert_hr(ht_set_scheduler(fixture->control, 1, 4000), S_OK);
+    /* A quantum from the request long enough for a loaded machine to let
+     * it see the request and enter its region. */
+    assert_hr(ht_set_scheduler(fixture->control, 1, 20000), S_OK);
     a.attach = TRUE;
     a.delay_abort_when_asked = TRUE;
     a.ready = CreateEventW(NULL, FALSE, FALSE, NULL);
-    start_runner(&a, 100);
+    start_runner(&a, 150);
     assert_int_equal(WaitForSingleObject(a.ready, 5000), WAIT_OBJECT_0);
     start_runner(&b, 1);
     finish_runner(&a);
@@ -362,7 +380,222 @@ static void test_native_block_does_not_starve(void **state)
     CloseHandle(events[0]);
     CloseHandle(events[1]);
     assert_int_equal(scheduler_stats(fixture).preemptions, 0);
+    /* The blocked task kept its slot "in native code" until the first
+     * other task took it back. */
+    assert_true(scheduler_stats(fixture).retakes >= 1);
     assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
+}
+
+struct native_leaver
+{
+    HANDLE left, go;
+    BOOL exit_in_native;        /* ends its thread in native code */
+    HT_TASK_STATS out, nested, back;
+};
+
+static DWORD WINAPI native_leaver(void *arg)
+{
+    struct native_leaver *n = arg;
+    int i;
+
+    /* Nobody waits: LeaveRuntime keeps the slot, marked in native code. */
+    assert_hr(IHostTaskManager_LeaveRuntime(manager, 0), S_OK);
+    n->out = task_stats();
+    SetEvent(n->left);
+    assert_int_equal(WaitForSingleObject(n->go, 30000), WAIT_OBJECT_0);
+    /* Nested Leave/Enter pairs inside the open Leave, as the CLR's
+     * AppDomain-unload helper waits: no slot taken, none given. */
+    for (i = 0; i < 10; i++)
+    {
+        assert_hr(IHostTaskManager_LeaveRuntime(manager, (SIZE_T)&WaitForSingleObjectEx), S_OK);
+        assert_hr(IHostTaskManager_EnterRuntime(manager), S_OK);
+    }
+    n->nested = task_stats();
+    if (n->exit_in_native)
+        return 0;
+    assert_hr(IHostTaskManager_EnterRuntime(manager), S_OK);
+    n->back = task_stats();
+    return 0;
+}
+
+/* A slot left in native code is retaken by a task that needs it; the
+ * leaver's nested Leave/Enter pairs take no slot meanwhile (they would
+ * wait for the holder to end), and its outer EnterRuntime queues for one. */
+static void test_retake_from_native_and_nested_enter(void **state)
+{
+    struct fixture *fixture = *state;
+    struct native_leaver n = {0};
+    struct runner holder = {0};
+    HT_SCHEDULER_STATS stats;
+    IHostTask *task;
+
+    manager = fixture->manager;
+    assert_hr(ht_set_scheduler(fixture->control, 1, 1000000), S_OK);
+    n.left = CreateEventW(NULL, FALSE, FALSE, NULL);
+    n.go = CreateEventW(NULL, FALSE, FALSE, NULL);
+    assert_hr(IHostTaskManager_CreateTask(manager, 0, native_leaver, &n, &task), S_OK);
+    assert_hr(IHostTask_Start(task), S_OK);
+    assert_int_equal(WaitForSingleObject(n.left, 5000), WAIT_OBJECT_0);
+    assert_true(n.out.flags & HT_TASK_HOLDS_SLOT);
+    assert_true(n.out.flags & HT_TASK_SLOT_IN_NATIVE);
+    assert_int_equal(scheduler_stats(fixture).held, 1);
+
+    /* The holder takes the slot back from native code at once, and holds
+     * it until the leaver's nested pairs are done. */
+    holder.ready = CreateEventW(NULL, FALSE, FALSE, NULL);
+    holder.attach = TRUE;
+    holder.delay_abort = TRUE;
+    start_runner(&holder, 1000000);
+    assert_int_equal(WaitForSingleObject(holder.ready, 5000), WAIT_OBJECT_0);
+    stats = scheduler_stats(fixture);
+    assert_int_equal(stats.retakes, 1);
+    assert_int_equal(stats.held, 1);
+    assert_int_equal(stats.waits, 0);
+    SetEvent(n.go);
+    /* Its outer EnterRuntime waits for the holder. */
+    while (!scheduler_stats(fixture).waiting)
+        Sleep(1);
+    assert_false(n.nested.flags & HT_TASK_HOLDS_SLOT);
+    assert_int_equal(n.nested.slotAcquisitions, 1);
+    *(volatile double *)&holder.spin = 0;   /* ends the holder's loop */
+    finish_runner(&holder);
+    assert_hr(IHostTask_Join(task, 10000, 0), S_OK);
+    assert_true(n.back.flags & HT_TASK_HOLDS_SLOT);
+    assert_false(n.back.flags & HT_TASK_SLOT_IN_NATIVE);
+    assert_int_equal(n.back.slotAcquisitions, 2);
+    IHostTask_Release(task);
+    stats = scheduler_stats(fixture);
+    assert_int_equal(stats.held, 0);
+    assert_int_equal(stats.preemptions, 0);
+    CloseHandle(holder.ready);
+    CloseHandle(n.left);
+    CloseHandle(n.go);
+    assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
+}
+
+/* A task whose slot was retaken in native code ends there: nothing is
+ * given back twice, and the slot stays with the task that retook it. */
+static void test_task_exits_while_retaken(void **state)
+{
+    struct fixture *fixture = *state;
+    struct native_leaver n = {0};
+    struct runner holder = {0}, after = {0};
+    IHostTask *task;
+
+    manager = fixture->manager;
+    assert_hr(ht_set_scheduler(fixture->control, 1, 1000000), S_OK);
+    n.left = CreateEventW(NULL, FALSE, FALSE, NULL);
+    n.go = CreateEventW(NULL, FALSE, FALSE, NULL);
+    n.exit_in_native = TRUE;
+    assert_hr(IHostTaskManager_CreateTask(manager, 0, native_leaver, &n, &task), S_OK);
+    assert_hr(IHostTask_Start(task), S_OK);
+    assert_int_equal(WaitForSingleObject(n.left, 5000), WAIT_OBJECT_0);
+    holder.ready = CreateEventW(NULL, FALSE, FALSE, NULL);
+    start_runner(&holder, 1000000);
+    assert_int_equal(WaitForSingleObject(holder.ready, 5000), WAIT_OBJECT_0);
+    assert_int_equal(scheduler_stats(fixture).retakes, 1);
+    SetEvent(n.go);
+    assert_hr(IHostTask_Join(task, 10000, 0), S_OK);
+    assert_int_equal(IHostTask_Release(task), 0);
+    /* The holder still holds the only slot: a third task waits for it. */
+    assert_int_equal(scheduler_stats(fixture).held, 1);
+    start_runner(&after, 1);
+    while (!scheduler_stats(fixture).waiting)
+        Sleep(1);
+    *(volatile double *)&holder.spin = 0;
+    finish_runner(&holder);
+    finish_runner(&after);
+    assert_int_equal(scheduler_stats(fixture).held, 0);
+    assert_int_equal(scheduler_stats(fixture).preemptions, 0);
+    CloseHandle(holder.ready);
+    CloseHandle(n.left);
+    CloseHandle(n.go);
+    assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
+}
+
+/* A CLR task whose YieldTask yields through the host on the thread that
+ * calls it (SwitchToTask, Sleep(0)).  The scheduler calls YieldTask from
+ * a thread of its own, never a task's: the queue stays sound, and the
+ * waiter gets the slot by preemption. */
+static LONG yield_caller;
+
+static HRESULT STDMETHODCALLTYPE reentrant_yield(ICLRTask2 *iface)
+{
+    InterlockedIncrement(&fake_task_impl(iface)->yields);
+    InterlockedExchange(&yield_caller, (LONG)GetCurrentThreadId());
+    assert_hr(IHostTaskManager_SwitchToTask(manager, 0), S_OK);
+    assert_hr(IHostTaskManager_Sleep(manager, 0, 0), S_OK);
+    return S_OK;
+}
+
+static void test_reentrant_yield_task(void **state)
+{
+    struct fixture *fixture = *state;
+    static ICLRTask2Vtbl vtbl;
+    struct runner a = {0}, b = {0};
+
+    manager = fixture->manager;
+    vtbl = fake_task_vtbl;
+    vtbl.YieldTask = reentrant_yield;
+    assert_hr(ht_set_scheduler(fixture->control, 1, 4000), S_OK);
+    a.attach = TRUE;
+    a.ready = CreateEventW(NULL, FALSE, FALSE, NULL);
+    a.spin = 1000000;
+    fake_clr_task_init(&a.clr);
+    a.clr.ICLRTask2_iface.lpVtbl = &vtbl;
+    assert_hr(IHostTaskManager_CreateTask(manager, 0, spinner, &a, &a.task), S_OK);
+    assert_hr(IHostTask_Start(a.task), S_OK);
+    assert_int_equal(WaitForSingleObject(a.ready, 5000), WAIT_OBJECT_0);
+    start_runner(&b, 1);
+    /* a ignores the request: b gets the slot by preemption. */
+    assert_hr(IHostTask_Join(b.task, 30000, 0), S_OK);
+    *(volatile double *)&a.spin = 0;
+    finish_runner(&a);
+    finish_runner(&b);
+    assert_true(a.clr.yields >= 1);
+    /* Not on either task's thread. */
+    assert_true(yield_caller != 0);
+    assert_true((DWORD)yield_caller != a.stats.threadId);
+    assert_true((DWORD)yield_caller != b.stats.threadId);
+    assert_true(scheduler_stats(fixture).preemptions >= 1);
+    assert_int_equal(scheduler_stats(fixture).waiting, 0);
+    CloseHandle(a.ready);
+    assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
+}
+
+/* Threads of this process now. */
+static int process_threads(void)
+{
+    HANDLE snapshot = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
+    THREADENTRY32 entry;
+    int n = 0;
+
+    assert_true(snapshot != INVALID_HANDLE_VALUE);
+    entry.dwSize = sizeof(entry);
+    if (Thread32First(snapshot, &entry))
+        do
+            n += entry.th32OwnerProcessID == GetCurrentProcessId();
+        while (Thread32Next(snapshot, &entry));
+    CloseHandle(snapshot);
+    return n;
+}
+
+/* Each scheduler has its watchdog and yield threads; replacing it joins
+ * them, switching to thread-per-task mode leaves none, and the fixture's
+ * teardown then finds the DLL free to unload. */
+static void test_scheduler_threads_stopped(void **state)
+{
+    struct fixture *fixture = *state;
+    int before = process_threads();
+
+    assert_hr(ht_set_scheduler(fixture->control, 2, 4000), S_OK);
+    assert_int_equal(process_threads(), before + 2);
+    assert_hr(ht_set_scheduler(fixture->control, 1, 4000), S_OK);
+    assert_int_equal(process_threads(), before + 2);
+    assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
+    assert_int_equal(process_threads(), before);
+    /* Left on: the task manager's last release stops them (teardown). */
+    assert_hr(ht_set_scheduler(fixture->control, 3, 4000), S_OK);
 }
 
 static DWORD WINAPI alerted_waiter(void *arg)
@@ -573,9 +806,10 @@ static DWORD WINAPI late_comer(void *arg)
     return 0;
 }
 
-/* Thread-per-task mode does not pay for cooperative mode: a task has its
- * thread and its alert event, and no slot event.  One born before the
- * mode was set takes a slot at its first EnterRuntime after. */
+/* A task has its thread and its alert event, and no more handles in
+ * either mode: slot waits block on an address (WaitOnAddress), not on an
+ * event.  One born before the mode was set takes a slot at its first
+ * EnterRuntime after. */
 static void test_scheduler_state_only_when_cooperative(void **state)
 {
     struct fixture *fixture = *state;
@@ -603,10 +837,10 @@ static void test_scheduler_state_only_when_cooperative(void **state)
     assert_int_equal(scheduler_stats(fixture).acquisitions, 1);
     assert_int_equal(scheduler_stats(fixture).held, 0);
 
-    /* Born in cooperative mode: its slot event too. */
+    /* Born in cooperative mode: no slot event. */
     before = open_handles();
     assert_hr(IHostTaskManager_CreateTask(manager, 0, late_comer, &late, &unstarted), S_OK);
-    assert_int_equal(open_handles() - before, 3);
+    assert_int_equal(open_handles() - before, 2);
     assert_int_equal(IHostTask_Release(unstarted), 0);
     assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
     CloseHandle(late.ready);
@@ -628,6 +862,10 @@ int main(void)
         FIXTURE_TEST(test_alert_during_slot_wait),
         FIXTURE_TEST(test_sleep_gives_slot_up),
         FIXTURE_TEST(test_parked_holder_is_preempted),
+        FIXTURE_TEST(test_retake_from_native_and_nested_enter),
+        FIXTURE_TEST(test_task_exits_while_retaken),
+        FIXTURE_TEST(test_reentrant_yield_task),
+        FIXTURE_TEST(test_scheduler_threads_stopped),
         FIXTURE_TEST(test_scheduler_state_only_when_cooperative),
         cmocka_unit_test(test_settings_for_registered_server),
     };

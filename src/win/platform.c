@@ -329,3 +329,101 @@ int ht__platform_event_wait(void *event, uint32_t timeout_ms)
 {
     return WaitForSingleObject(event, timeout_ms == HT__WAIT_FOREVER ? INFINITE : timeout_ms) == WAIT_OBJECT_0;
 }
+
+/*
+ * Futex-class waits: WaitOnAddress and WakeByAddressSingle (Windows 8 and
+ * later; Wine implements them over ntdll's RtlWaitOnAddress).  Looked up
+ * at first use, in the API set DLL that exports them or in kernelbase, so
+ * that the DLL still loads where they are missing; there a wait polls
+ * every millisecond, slow but never stuck.  The wake only looks the
+ * address up among its waiters and never reads the memory.
+ */
+typedef BOOL (WINAPI *wait_on_address_fn)(volatile void *, void *, SIZE_T, DWORD);
+typedef void (WINAPI *wake_by_address_fn)(void *);
+
+static wait_on_address_fn wait_on_address;
+static wake_by_address_fn wake_by_address;
+static atomic_int address_api_state;   /* 0 unknown, 1 present, 2 missing */
+
+static int address_api(void)
+{
+    static const char *const dlls[] = { "api-ms-win-core-synch-l1-2-0.dll", "kernelbase.dll", "kernel32.dll" };
+    int state = atomic_load_explicit(&address_api_state, memory_order_acquire);
+    HMODULE module;
+    FARPROC wait, wake;
+    unsigned int i;
+
+    if (state)
+        return state == 1;
+    for (i = 0, state = 2; i < sizeof(dlls) / sizeof(dlls[0]) && state == 2; i++)
+    {
+        if (!(module = GetModuleHandleA(dlls[i])) && !(module = LoadLibraryA(dlls[i])))
+            continue;
+        wait = GetProcAddress(module, "WaitOnAddress");
+        wake = GetProcAddress(module, "WakeByAddressSingle");
+        if (wait && wake)
+        {
+            /* Racing first users store the same values. */
+            wait_on_address = (wait_on_address_fn)(void (*)(void))wait;
+            wake_by_address = (wake_by_address_fn)(void (*)(void))wake;
+            state = 1;
+        }
+    }
+    atomic_store_explicit(&address_api_state, state, memory_order_release);
+    return state == 1;
+}
+
+void ht__platform_wait_address(atomic_uint *address, unsigned int expected, uint32_t timeout_ms)
+{
+    if (address_api())
+        wait_on_address((volatile void *)address, &expected, sizeof(expected),
+                timeout_ms == HT__WAIT_FOREVER ? INFINITE : timeout_ms);
+    else if (atomic_load(address) == expected)
+        Sleep(1);
+}
+
+void ht__platform_wake_address(atomic_uint *address)
+{
+    if (address_api())
+        wake_by_address((void *)address);
+}
+
+struct thread_start
+{
+    void (*fn)(void *arg);
+    void *arg;
+    HANDLE thread;
+};
+
+static DWORD WINAPI thread_main(void *arg)
+{
+    struct thread_start *start = arg;
+
+    start->fn(start->arg);
+    return 0;
+}
+
+void *ht__platform_thread_start(void (*fn)(void *arg), void *arg)
+{
+    struct thread_start *start = HeapAlloc(GetProcessHeap(), 0, sizeof(*start));
+
+    if (!start)
+        return NULL;
+    start->fn = fn;
+    start->arg = arg;
+    if (!(start->thread = CreateThread(NULL, 0, thread_main, start, 0, NULL)))
+    {
+        HeapFree(GetProcessHeap(), 0, start);
+        return NULL;
+    }
+    return start;
+}
+
+void ht__platform_thread_join(void *thread)
+{
+    struct thread_start *start = thread;
+
+    WaitForSingleObject(start->thread, INFINITE);
+    CloseHandle(start->thread);
+    HeapFree(GetProcessHeap(), 0, start);
+}
