@@ -32,8 +32,8 @@ enum ht__trace_kind
     HT__TRACE_WAIT_END,           /* arg: the wait's HRESULT */
     HT__TRACE_SLOT_WAIT_BEGIN,    /* cooperative mode: queued for a slot */
     HT__TRACE_SLOT_GRANTED,       /* the slot wait ended; detail: 1 with a slot, 0 without (scheduler disbanded) */
-    HT__TRACE_YIELD_REQUEST,      /* this task (the queue's head) asked a runaway to yield; arg: its task id */
-    HT__TRACE_PREEMPTION,         /* this task (the queue's head) preempted a holder; arg: its task id */
+    HT__TRACE_YIELD_REQUEST,      /* the watchdog asked this task to yield; arg: its own task id (src/scheduler.c: trace_untraced) */
+    HT__TRACE_PREEMPTION,         /* the watchdog preempted this task; arg: its own task id */
     HT__TRACE_ALERT,              /* this task alerted another; arg: its task id */
     HT__TRACE_AFFINITY,           /* Begin/EndThreadAffinity; arg: the depth now */
     HT__TRACE_TASK_CREATE,        /* recorded by the creating thread; detail: 1 adopted */
@@ -158,7 +158,9 @@ typedef struct ht__trace_ring *(*ht__trace_sched_map)(struct ht__sched_task *tas
 void ht__trace_set_sched_map(ht__trace_sched_map map);
 
 /* Out of line: they run on the scheduler's slow paths only.  `self` is
- * the calling thread's own task; `other` the holder it acted on. */
+ * the calling thread's own task, whose ring it writes; `other` the task
+ * the event names (for a yield request or a preemption, self: the
+ * watchdog that made it is no task, see src/scheduler.c: trace_untraced). */
 void ht__trace_sched_event(struct ht__sched_task *self, unsigned int kind, unsigned int detail,
         struct ht__sched_task *other);
 

@@ -287,18 +287,23 @@ static void test_stress_single_writer(void **state)
 /* ---- The scheduler's events under contention ---- */
 
 /* Four tasks contend for one slot with a 200 us quantum, spinning while
- * they hold it, so that the head of the queue asks runaways to yield and
- * preempts them; a reader snapshots every ring meanwhile.  Each event must
- * land in the ring of the task whose thread made it: a yield request or a
- * preemption in a ring names another task (one put in the holder's ring
- * would name the ring's own), and each ring's slot waits pair up, every
+ * they hold it, so that the watchdog asks runaways to yield and preempts
+ * them; a reader snapshots every ring meanwhile.  Each event must land in
+ * the ring of the task whose thread made it, and be made by that thread:
+ * the map fails the test when any other thread (the watchdog, the yield
+ * thread) asks for a ring.  The watchdog's yield requests and preemptions
+ * are recorded by the task concerned, naming itself (src/scheduler.c:
+ * trace_untraced), each exactly once: the rings hold as many as the
+ * scheduler counted, task by task.  Each ring's slot waits pair up, every
  * one ending before the next begins.  (The rings' fields are atomics, so
- * TSan checks the snapshot's reads and the scheduler's locking here, not
- * the number of writers.) */
+ * TSan checks the snapshot's reads and the scheduler's locking here; the
+ * map checks the writers.) */
 #define SCHED_TASKS 4
 
 static struct fake_task contenders[SCHED_TASKS];
 static atomic_int sched_stop;
+static atomic_uint_fast64_t sched_failures;
+static _Thread_local struct fake_task *contender_self;
 
 static int yes_prepare(struct ht__sched_task *task, void **token)
 {
@@ -315,6 +320,9 @@ static struct ht__trace_ring *contender_map(struct ht__sched_task *task, uint64_
 {
     struct fake_task *fake = (struct fake_task *)((char *)task - offsetof(struct fake_task, sched));
 
+    /* Only the task's own thread writes its ring. */
+    if (contender_self != fake)
+        atomic_fetch_add(&sched_failures, 1);
     *id = fake->id;
     return fake->ring;
 }
@@ -323,6 +331,8 @@ static void *contender_main(void *arg)
 {
     struct fake_task *self = arg;
     uint64_t until;
+
+    contender_self = self;
 
     while (!atomic_load_explicit(&sched_stop, memory_order_relaxed))
     {
@@ -363,8 +373,7 @@ static void *sched_reader_main(void *arg)
                     open = 0;
                 }
                 else if ((events[t][i].kind != HT__TRACE_YIELD_REQUEST && events[t][i].kind != HT__TRACE_PREEMPTION)
-                        || events[t][i].arg < 100 || events[t][i].arg >= 100 + SCHED_TASKS
-                        || events[t][i].arg == contenders[t].id)
+                        || events[t][i].arg != contenders[t].id)
                     atomic_fetch_add(failures, 1);
             }
         }
@@ -377,11 +386,13 @@ static void test_sched_contention(void **state)
     pthread_t threads[SCHED_TASKS], reader;
     struct ht__trace_event events[4096];
     struct ht__trace_counts counts;
-    uint64_t requests = 0, waits = 0, i;
+    struct ht__sched_stats stats;
+    uint64_t requests = 0, preemptions = 0, waits = 0, task_requests, dropped = 0, i;
     struct timespec pause = { 1, 0 };
     int t;
 
     atomic_store(&failures, 0);
+    atomic_store(&sched_failures, 0);
     atomic_store(&sched_stop, 0);
     assert_int_equal(ht__sched_configure(1, 200, yes_prepare, no_fire), HT__OK);
     for (t = 0; t < SCHED_TASKS; t++)
@@ -402,22 +413,40 @@ static void test_sched_contention(void **state)
     pthread_join(reader, NULL);
     ht__trace_set_on(0);
     ht__trace_set_sched_map(NULL);
+    /* Every task gave its slot back: the totals stand still. */
+    assert_int_equal(ht__sched_get(&stats), 1);
     ht__sched_configure(0, 0, NULL, NULL);
 
     assert_int_equal(atomic_load(&failures), 0);
+    assert_int_equal(atomic_load(&sched_failures), 0);
     for (t = 0; t < SCHED_TASKS; t++)
     {
         ht__trace_snapshot(contenders[t].ring, events, 4096, &counts);
-        for (i = 0; i < counts.copied; i++)
+        dropped += counts.dropped;
+        for (i = 0, task_requests = 0; i < counts.copied; i++)
         {
-            requests += events[i].kind == HT__TRACE_YIELD_REQUEST;
+            task_requests += events[i].kind == HT__TRACE_YIELD_REQUEST;
+            preemptions += events[i].kind == HT__TRACE_PREEMPTION;
             waits += events[i].kind == HT__TRACE_SLOT_WAIT_BEGIN;
         }
+        if (!counts.dropped)
+            assert_int_equal(task_requests, atomic_load(&contenders[t].sched.forced_yields));
+        requests += task_requests;
         ht__sched_task_destroy(&contenders[t].sched);
         ht__trace_ring_free(contenders[t].ring);
     }
-    printf("trace under the scheduler: %llu slot waits, %llu yield requests in the rings\n",
-            (unsigned long long)waits, (unsigned long long)requests);
+    printf("trace under the scheduler: %llu slot waits, %llu yield requests, %llu preemptions in the rings; "
+            "the scheduler counted %llu, %llu, %llu; %llu events dropped\n", (unsigned long long)waits,
+            (unsigned long long)requests, (unsigned long long)preemptions, (unsigned long long)stats.waits,
+            (unsigned long long)stats.forced_yields, (unsigned long long)stats.preemptions,
+            (unsigned long long)dropped);
+    /* Each recorded once, by the task concerned: as many as counted. */
+    if (!dropped)
+    {
+        assert_int_equal(waits, stats.waits);
+        assert_int_equal(requests, stats.forced_yields);
+        assert_int_equal(preemptions, stats.preemptions);
+    }
     /* The run proves something only if tasks queued and runaways were asked. */
     assert_true(waits > 0);
     assert_true(requests > 0);
