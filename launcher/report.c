@@ -223,7 +223,7 @@ static void check_slots(struct report *report, const struct htd_thread *thread, 
 /* The scheduler's totals are its tasks' sums, exactly, when nothing ran
  * while the report was taken (the totals read before and after the tasks
  * agree).  The runtime's own threads may run: the finalizer's idle wait may
- * end and queue for a slot, and the queue's head then counts the slot's
+ * end and queue for a slot, and the watchdog then counts the slot's
  * holder past its quantum.  The server updates a total and the task's own
  * under its lock, so the sums then lie between the totals read before and
  * after; slots held may move.  Only the runtime's own threads may be
