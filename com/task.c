@@ -158,13 +158,14 @@ static HRESULT STDMETHODCALLTYPE task_Start(IHostTask *iface)
 
     /* ResumeThread fails only with (DWORD)-1; the previous suspend count of a
      * CREATE_SUSPENDED thread is 1, and any count is a successful resume. */
+    /* Started before the thread runs: the routine's own statistics show it. */
+    InterlockedOr(&task->flags, HT_TASK_STARTED);
     previous = ResumeThread(task->thread);
     if (previous == (DWORD)-1)
     {
-        InterlockedAnd(&task->flags, ~HT__TASK_CLAIMED);
+        InterlockedAnd(&task->flags, ~(HT__TASK_CLAIMED | HT_TASK_STARTED));
         return E_FAIL;
     }
-    InterlockedOr(&task->flags, HT_TASK_STARTED);
     return S_OK;
 }
 
@@ -535,8 +536,6 @@ static HRESULT wait(struct host_task *self, HANDLE handle, DWORD milliseconds, D
             result = WAIT_TIMEOUT;
         }
 
-        if (result == WAIT_TIMEOUT)
-            return handle ? HOST_E_TIMEOUT : S_OK;
         if (result == WAIT_FAILED)
             return HRESULT_FROM_WIN32(GetLastError());
         if (handle && result == WAIT_OBJECT_0)
@@ -549,6 +548,10 @@ static HRESULT wait(struct host_task *self, HANDLE handle, DWORD milliseconds, D
         }
         else if (result == WAIT_OBJECT_0 + count)
             pump_messages();
+        /* Otherwise WAIT_TIMEOUT.  A timed wait may end up to a tick
+         * early (Microsoft's "Wait Functions" page, on timeouts): it counts
+         * only once the deadline has passed; before, the loop waits the
+         * remainder. */
 
         if (milliseconds != INFINITE)
         {

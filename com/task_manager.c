@@ -85,23 +85,29 @@ static ULONG STDMETHODCALLTYPE task_manager_Release(IHostTaskManager *iface)
     if (refcount)
         return refcount;
 
+    /* The teardown is atomic with creation: the process-wide settings are
+     * cleared under the lock that ht__task_manager_get() takes to create
+     * the next manager, so a manager created now starts after the clear
+     * and keeps what its clients configure (and its hook policy, which
+     * CallNeedsHostHook reads without a lock, is never freed under it). */
     EnterCriticalSection(&singleton_lock);
     if (singleton == manager && !manager->refcount)
     {
         singleton = NULL;
         destroy = TRUE;
-    }
-    LeaveCriticalSection(&singleton_lock);
-    if (destroy)
-    {
-        if ((clr_manager = manager->clr_manager))
-            ICLRTaskManager_Release(clr_manager);
         /* No caller can be inside CallNeedsHostHook without a reference. */
         ht__hook_policy_clear();
         atomic_store(&ht__strict, 0);
         atomic_store(&ht__profiling, 0);
         ht__targets_reset();
         configure_scheduler(0, 0);
+    }
+    LeaveCriticalSection(&singleton_lock);
+    if (destroy)
+    {
+        /* Outside the lock: the CLR's Release may call back into the host. */
+        if ((clr_manager = manager->clr_manager))
+            ICLRTaskManager_Release(clr_manager);
         HeapFree(GetProcessHeap(), 0, manager);
         /* Last: DllCanUnloadNow may answer S_OK as soon as this reaches zero. */
         ht__module_release();
