@@ -61,6 +61,8 @@ static HRESULT STDMETHODCALLTYPE task_manager_QueryInterface(IHostTaskManager *i
         *out = &manager->IHostTaskConfig_iface;
     else if (IsEqualIID(riid, &IID_IHostTaskStatistics))
         *out = &manager->IHostTaskStatistics_iface;
+    else if (IsEqualIID(riid, &IID_IHostTaskFaults) && (*out = ht__fault_interface()))
+        ;   /* test-only, see com/fault.h */
     else
         return E_NOINTERFACE;
 
