@@ -43,4 +43,8 @@ struct IHostTaskFaults
     const IHostTaskFaultsVtbl *lpVtbl;
 };
 
+#define IHostTaskFaults_Arm(p, k, n) (p)->lpVtbl->Arm(p, k, n)
+#define IHostTaskFaults_GetState(p, f, c) (p)->lpVtbl->GetState(p, f, c)
+#define IHostTaskFaults_GetCounts(p, b, m) (p)->lpVtbl->GetCounts(p, b, m)
+
 #endif /* HOSTTASK_FAULT_H */

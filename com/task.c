@@ -648,7 +648,10 @@ static HRESULT wait(struct host_task *self, HANDLE handle, DWORD milliseconds, D
 
     for (;;)
     {
-        if (pump)
+        /* Test-only: a timeout as early as can be (com/fault.h). */
+        if (ht__fault(HT_FAULT_WAIT_EARLY))
+            result = WAIT_TIMEOUT;
+        else if (pump)
             result = MsgWaitForMultipleObjectsEx(count, handles, remaining, QS_ALLINPUT,
                     MWMO_INPUTAVAILABLE);
         else if (count)
