@@ -19,6 +19,7 @@
 #define HT_FAULT_TLS        0x10    /* binding the adopted thread's TLS slot: fails */
 #define HT_FAULT_ALL        0x1f
 #define HT_FAULT_WAIT_EARLY 0x20    /* a host wait's WAIT_TIMEOUT comes at once, as if early */
+#define HT_FAULT_TEARDOWN_PAUSE 0x40 /* the task manager's teardown pauses 300 ms midway */
 
 /* {6f1d7a40-0c55-4b8e-9d43-1a6e5b0f2c71} */
 static const GUID IID_IHostTaskFaults =

@@ -97,6 +97,9 @@ static ULONG STDMETHODCALLTYPE task_manager_Release(IHostTaskManager *iface)
     {
         singleton = NULL;
         destroy = TRUE;
+        /* Test-only: a window for a creation to race into (com/fault.h). */
+        if (ht__fault(HT_FAULT_TEARDOWN_PAUSE))
+            Sleep(300);
         /* No caller can be inside CallNeedsHostHook without a reference. */
         ht__hook_policy_clear();
         atomic_store(&ht__strict, 0);

@@ -630,6 +630,69 @@ static void test_manager_creation_failures(void **state)
     assert_hr(dll_can_unload_soon(), S_OK);
 }
 
+/* ---- The manager's teardown and the next manager's creation ---- */
+
+static DWORD WINAPI last_release_worker(void *arg)
+{
+    IHostControl *control = arg;
+
+    IHostTaskFaults_Arm(faults, HT_FAULT_TEARDOWN_PAUSE, 1);
+    assert_int_equal(IHostControl_Release(control), 0);
+    return 0;
+}
+
+/* A manager created while the last one is being torn down keeps what its
+ * clients set: the teardown is atomic with the creation.  The fault holds
+ * the teardown midway for 300 ms; a creation in that window used to have
+ * its strict mode and hook policy cleared (and the policy freed under
+ * CallNeedsHostHook). */
+static void test_creation_during_teardown(void **state)
+{
+    static const SIZE_T listed[] = { 0x1234 };
+    IHostTaskConfig *config;
+    IHostControl *control, *next;
+    HANDLE thread;
+    BOOL fired = FALSE, strict, needs_hook;
+    ULONG calls;
+    int i;
+
+    assert_hr(ht_create_host_control(&control), S_OK);
+    assert_hr(IHostControl_GetHostManager(control, &IID_IHostTaskManager, (void **)&manager), S_OK);
+    assert_hr(IHostTaskManager_QueryInterface(manager, &IID_IHostTaskFaults, (void **)&faults), S_OK);
+    assert_int_equal(IHostTaskManager_Release(manager), 1);
+    manager = NULL;
+
+    thread = CreateThread(NULL, 0, last_release_worker, control, 0, NULL);
+    for (i = 0; i < 1000 && !fired; i++)
+    {
+        IHostTaskFaults_GetState(faults, &fired, &calls);
+        if (!fired)
+            Sleep(1);
+    }
+    assert_true(fired);
+    /* The teardown is under way: a new manager, configured at once. */
+    assert_hr(ht_create_host_control(&next), S_OK);
+    assert_hr(ht_get_manager_interface(next, &IID_IHostTaskConfig, (void **)&config), S_OK);
+    assert_hr(IHostTaskConfig_SetStrict(config, TRUE), S_OK);
+    assert_hr(IHostTaskConfig_SetHookPolicy(config, FALSE, 1, listed), S_OK);
+    assert_int_equal(WaitForSingleObject(thread, 10000), WAIT_OBJECT_0);
+    CloseHandle(thread);
+
+    assert_hr(IHostTaskConfig_GetStrict(config, &strict), S_OK);
+    assert_true(strict);
+    assert_hr(ht_get_manager_interface(next, &IID_IHostTaskManager, (void **)&manager), S_OK);
+    assert_hr(IHostTaskManager_CallNeedsHostHook(manager, 0x1234, &needs_hook), S_OK);
+    assert_true(needs_hook);
+    assert_hr(IHostTaskManager_CallNeedsHostHook(manager, 0x5678, &needs_hook), S_OK);
+    assert_false(needs_hook);
+    IHostTaskManager_Release(manager);
+    manager = NULL;
+    IHostTaskConfig_Release(config);
+    assert_int_equal(IHostControl_Release(next), 0);
+    faults = NULL;
+    assert_hr(dll_can_unload_soon(), S_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] =
@@ -643,6 +706,7 @@ int main(void)
         TEST(test_waits_that_end_early_wait_the_rest),
         TEST(test_every_failure_point),
         cmocka_unit_test(test_manager_creation_failures),
+        cmocka_unit_test(test_creation_during_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
