@@ -551,7 +551,11 @@ static UINT processors(void)
     return info.dwNumberOfProcessors ? info.dwNumberOfProcessors : 1;
 }
 
-/* Settings are kept to answer GetScheduler; the scheduler itself is in the core. */
+/* Settings are kept to answer GetScheduler; the scheduler itself is in the
+ * core.  The lock makes installing and recording one step, so that two
+ * racing SetScheduler calls cannot leave GetScheduler reporting one's
+ * slots, or settings the core does not run. */
+static SRWLOCK scheduler_lock = SRWLOCK_INIT;
 static UINT scheduler_slots, scheduler_quantum_us;
 
 static HRESULT configure_scheduler(UINT slots, UINT quantum_us)
@@ -564,10 +568,18 @@ static HRESULT configure_scheduler(UINT slots, UINT quantum_us)
      * seconds, is a mistake rather than a policy. */
     if (slots > 1024 || quantum_us > 10000000)
         return E_INVALIDARG;
+    AcquireSRWLockExclusive(&scheduler_lock);
     if (ht__sched_configure(slots, quantum_us, ht__task_runaway_prepare, ht__task_runaway_fire) != HT__OK)
+    {
+        ReleaseSRWLockExclusive(&scheduler_lock);
         return E_OUTOFMEMORY;
+    }
+    /* Test-only: a window for another SetScheduler (com/fault.h). */
+    if (ht__fault(HT_FAULT_SCHEDULER_PAUSE))
+        Sleep(300);
     scheduler_slots = slots;
     scheduler_quantum_us = slots ? quantum_us : 0;
+    ReleaseSRWLockExclusive(&scheduler_lock);
     return S_OK;
 }
 
@@ -586,8 +598,10 @@ static HRESULT STDMETHODCALLTYPE config_GetScheduler(IHostTaskConfig *iface, UIN
             *quantum_us = 0;
         return E_POINTER;
     }
+    AcquireSRWLockShared(&scheduler_lock);
     *slots = scheduler_slots;
     *quantum_us = scheduler_quantum_us;
+    ReleaseSRWLockShared(&scheduler_lock);
     return S_OK;
 }
 

@@ -693,6 +693,53 @@ static void test_creation_during_teardown(void **state)
     assert_hr(dll_can_unload_soon(), S_OK);
 }
 
+/* ---- Two SetScheduler calls racing ---- */
+
+static DWORD WINAPI set_scheduler_worker(void *arg)
+{
+    IHostTaskConfig *config = arg;
+
+    IHostTaskFaults_Arm(faults, HT_FAULT_SCHEDULER_PAUSE, 1);
+    assert_hr(IHostTaskConfig_SetScheduler(config, 1, 1000), S_OK);
+    return 0;
+}
+
+/* GetScheduler reports what the core runs: the fault holds the first
+ * SetScheduler between installing its settings and recording them, while
+ * a second one installs and records its own. */
+static void test_racing_set_scheduler(void **state)
+{
+    IHostTaskStatistics *s = statistics();
+    HT_SCHEDULER_STATS stats;
+    IHostTaskConfig *config;
+    BOOL fired = FALSE;
+    UINT slots, quantum;
+    ULONG calls;
+    HANDLE thread;
+    int i;
+
+    assert_hr(IHostTaskManager_QueryInterface(manager, &IID_IHostTaskConfig, (void **)&config), S_OK);
+    thread = CreateThread(NULL, 0, set_scheduler_worker, config, 0, NULL);
+    for (i = 0; i < 1000 && !fired; i++)
+    {
+        IHostTaskFaults_GetState(faults, &fired, &calls);
+        if (!fired)
+            Sleep(1);
+    }
+    assert_true(fired);
+    assert_hr(IHostTaskConfig_SetScheduler(config, 2, 2000), S_OK);
+    assert_int_equal(WaitForSingleObject(thread, 10000), WAIT_OBJECT_0);
+    CloseHandle(thread);
+
+    assert_hr(IHostTaskConfig_GetScheduler(config, &slots, &quantum), S_OK);
+    assert_hr(IHostTaskStatistics_GetSchedulerStats(s, &stats), S_OK);
+    assert_int_equal(slots, stats.slots);
+    assert_int_equal(quantum, stats.quantumUs);
+    assert_hr(IHostTaskConfig_SetScheduler(config, 0, 0), S_OK);
+    IHostTaskConfig_Release(config);
+    IHostTaskStatistics_Release(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] =
@@ -705,6 +752,7 @@ int main(void)
         TEST(test_clr_task_not_released_under_loader_lock),
         TEST(test_waits_that_end_early_wait_the_rest),
         TEST(test_every_failure_point),
+        TEST(test_racing_set_scheduler),
         cmocka_unit_test(test_manager_creation_failures),
         cmocka_unit_test(test_creation_during_teardown),
     };
