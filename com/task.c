@@ -697,12 +697,18 @@ static void task_raw_stats(struct host_task *task, HT_TASK_STATS *stats)
     struct ht__nest_counters counters;
     int i, priority;
 
-    ht__nest_snapshot(&task->core, &counters);
+    int read = ht__nest_snapshot(&task->core, &counters);
+
     memset(stats, 0, sizeof(*stats));
     stats->taskId = task->id;
     /* Not stored: statistics are read seldom, tasks live long. */
     stats->threadId = GetThreadId(task->thread);
     stats->flags = (DWORD)(ht__task_flags(task) & ~HT__TASK_PRIVATE);
+    /* The owner stopped in the middle of an update (suspended, killed):
+     * its nesting counters are not waited for, under the registry lock
+     * that every task's birth and end takes, and are reported as 0. */
+    if (!read)
+        stats->flags |= HT_TASK_UNREAD;
     stats->depth = counters.depth;
     stats->maxDepth = counters.max_depth;
     for (i = 0; i < HT__TRANSITION_KINDS; i++)
@@ -739,10 +745,14 @@ static void task_stats_locked(struct host_task *task, HT_TASK_STATS *stats)
     task_raw_stats(task, stats);
     if (!base)
         return;
-    for (i = 0; i < HT__TRANSITION_KINDS; i++)
-        stats->transitions[i] -= base->transitions[i];
-    for (i = 0; i < HT__IMBALANCE_KINDS; i++)
-        stats->imbalances[i] -= base->imbalances[i];
+    if (!(stats->flags & HT_TASK_UNREAD))
+    {
+        for (i = 0; i < HT__TRANSITION_KINDS; i++)
+            stats->transitions[i] -= base->transitions[i];
+        for (i = 0; i < HT__IMBALANCE_KINDS; i++)
+            stats->imbalances[i] -= base->imbalances[i];
+        stats->nativeTimeNs -= base->nativeTimeNs;
+    }
     stats->sleeps -= base->sleeps;
     stats->alerts -= base->alerts;
     stats->interruptedWaits -= base->interruptedWaits;
@@ -751,7 +761,6 @@ static void task_stats_locked(struct host_task *task, HT_TASK_STATS *stats)
     stats->slotWaitNs -= base->slotWaitNs;
     stats->forcedYields -= base->forcedYields;
     stats->slotAcquisitions -= base->slotAcquisitions;
-    stats->nativeTimeNs -= base->nativeTimeNs;
 }
 
 void ht__task_stats(struct host_task *task, HT_TASK_STATS *stats)
@@ -765,18 +774,28 @@ HRESULT ht__tasks_reset_stats(void)
 {
     LIST_ENTRY *entry;
     struct host_task *task;
+    HT_TASK_STATS now;
     HRESULT hr = S_OK;
 
     EnterCriticalSection(&registry_lock);
     for (entry = registry.Flink; entry != &registry; entry = entry->Flink)
     {
         task = CONTAINING_RECORD(entry, struct host_task, link);
-        if (!task->baseline && !(task->baseline = HeapAlloc(GetProcessHeap(), 0, sizeof(*task->baseline))))
+        if (!task->baseline && !(task->baseline = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY,
+                sizeof(*task->baseline))))
         {
             hr = E_OUTOFMEMORY;
             continue;
         }
-        task_raw_stats(task, task->baseline);
+        task_raw_stats(task, &now);
+        /* Unread nesting counters keep their last baseline. */
+        if (now.flags & HT_TASK_UNREAD)
+        {
+            memcpy(now.transitions, task->baseline->transitions, sizeof(now.transitions));
+            memcpy(now.imbalances, task->baseline->imbalances, sizeof(now.imbalances));
+            now.nativeTimeNs = task->baseline->nativeTimeNs;
+        }
+        *task->baseline = now;
     }
     LeaveCriticalSection(&registry_lock);
     ht__targets_reset();
