@@ -283,6 +283,34 @@ static void test_snapshot_during_an_update(void **state)
     ht__nest_destroy(&task);
 }
 
+/* Profiling's per-target table is emptied by a Reset, keys too: once
+ * full, it would otherwise lump every new target into target 0 for the
+ * life of the process. */
+static void test_target_keys_reset(void **state)
+{
+    struct ht__target_counters *out = malloc((HT__TARGET_SLOTS + 1) * sizeof(*out));
+    size_t i, n, found = 0;
+
+    assert_non_null(out);
+    ht__targets_reset();
+    for (i = 1; i <= 8 * HT__TARGET_SLOTS; i++)
+        ht__target_record(0x50000000 + i * 16, 1);
+    n = ht__targets_snapshot(out, HT__TARGET_SLOTS + 1);
+    assert_int_equal(n, HT__TARGET_SLOTS + 1);      /* full, and an overflow */
+
+    ht__targets_reset();
+    assert_int_equal(ht__targets_snapshot(out, HT__TARGET_SLOTS + 1), 0);
+    ht__target_record(0x7000000, 5);
+    n = ht__targets_snapshot(out, HT__TARGET_SLOTS + 1);
+    for (i = 0; i < n; i++)
+        if (out[i].target == 0x7000000 && out[i].calls == 1 && out[i].native_ns == 5)
+            found++;
+    assert_int_equal(n, 1);
+    assert_int_equal(found, 1);
+    ht__targets_reset();
+    free(out);
+}
+
 static void test_hook_policy(void **state)
 {
     size_t targets[1000];
@@ -330,6 +358,7 @@ int main(void)
         cmocka_unit_test(test_nesting_limit),
         cmocka_unit_test(test_pinvokes_inside_a_callback),
         cmocka_unit_test(test_snapshot_during_an_update),
+        cmocka_unit_test(test_target_keys_reset),
         cmocka_unit_test(test_hook_policy),
     };
 
