@@ -385,6 +385,8 @@ static struct host_task *task_alloc(LONG flags)
     return task;
 }
 
+static void reap_deferred(void);
+
 struct host_task *ht__task_adopt_current(void)
 {
     struct host_task *task;
@@ -394,6 +396,8 @@ struct host_task *ht__task_adopt_current(void)
      * storage callback) nothing would ever unbind a new task: refused. */
     if (ht__tls_get(ht__tls_detached))
         return NULL;
+    /* A thread's first call: a moment to free what detaches left. */
+    reap_deferred();
     if ((task = task_alloc(HT_TASK_ADOPTED | HT_TASK_STARTED | HT__TASK_CLAIMED)))
     {
         /* The pseudo-handle would name whichever thread uses it: Join and

@@ -113,6 +113,9 @@ static ULONG STDMETHODCALLTYPE task_manager_Release(IHostTaskManager *iface)
         /* Outside the lock: the CLR's Release may call back into the host. */
         if ((clr_manager = manager->clr_manager))
             ICLRTaskManager_Release(clr_manager);
+        /* What thread detaches and early thread ends left to give back
+         * (CLR tasks among them) goes with the manager, before the DLL may unload. */
+        ht__tasks_reap();
         HeapFree(GetProcessHeap(), 0, manager);
         /* Last: DllCanUnloadNow may answer S_OK as soon as this reaches zero. */
         ht__module_release();
