@@ -469,11 +469,13 @@ static void finish_session(struct session *s, BOOL expect_clean)
             fail_msg("report mismatch: %s", s->report.mismatches[0]);
     }
 
-    /* The fake CLR objects are back where they started, none
-     * over-released, and nothing keeps the DLL. */
+    /* Nothing keeps the DLL, and the fake CLR objects are back where they
+     * started, none over-released.  In that order: a task freed by its
+     * thread's detach releases its ICLRTask at the next call outside the
+     * loader lock (com/task.c, task_destroy), DllCanUnloadNow among them. */
+    assert_hr(dll_can_unload_soon(), S_OK);
     if (!htd_fakes_at_baseline(s->sim, why, sizeof(why)))
         fail_msg("%s", why);
-    assert_hr(dll_can_unload_soon(), S_OK);
 }
 
 static void end_session(struct session *s)
