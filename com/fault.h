@@ -21,6 +21,7 @@
 #define HT_FAULT_WAIT_EARLY 0x20    /* a host wait's WAIT_TIMEOUT comes at once, as if early */
 #define HT_FAULT_TEARDOWN_PAUSE 0x40 /* the task manager's teardown pauses 300 ms midway */
 #define HT_FAULT_SCHEDULER_PAUSE 0x80 /* SetScheduler pauses 300 ms between installing and recording */
+#define HT_FAULT_START_PAUSE 0x100  /* IHostTask::Start pauses 300 ms after resuming the thread */
 
 /* {6f1d7a40-0c55-4b8e-9d43-1a6e5b0f2c71} */
 static const GUID IID_IHostTaskFaults =

@@ -201,6 +201,9 @@ static HRESULT STDMETHODCALLTYPE task_Start(IHostTask *iface)
         InterlockedAnd(&task->flags, ~(HT__TASK_CLAIMED | HT_TASK_STARTED));
         return E_FAIL;
     }
+    /* Test-only: the thread runs ahead of Start's return (com/fault.h). */
+    if (ht__fault(HT_FAULT_START_PAUSE))
+        Sleep(300);
     return S_OK;
 }
 

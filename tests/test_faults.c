@@ -740,6 +740,35 @@ static void test_racing_set_scheduler(void **state)
     IHostTaskStatistics_Release(s);
 }
 
+/* ---- A task sees itself started ---- */
+
+static DWORD WINAPI own_flags_routine(void *arg)
+{
+    IHostTaskStatistics *s = statistics();
+    HT_TASK_STATS stats;
+
+    assert_hr(IHostTaskStatistics_GetCurrentTaskStats(s, &stats), S_OK);
+    IHostTaskStatistics_Release(s);
+    *(DWORD *)arg = stats.flags;
+    return 0;
+}
+
+/* The fault holds Start for 300 ms after it resumed the thread, so the
+ * routine runs before Start returns: it must see HT_TASK_STARTED. */
+static void test_task_sees_itself_started(void **state)
+{
+    IHostTask *task;
+    DWORD flags = 0;
+
+    assert_hr(IHostTaskManager_CreateTask(manager, 0, own_flags_routine, &flags, &task), S_OK);
+    IHostTaskFaults_Arm(faults, HT_FAULT_START_PAUSE, 1);
+    assert_hr(IHostTask_Start(task), S_OK);
+    assert_hr(IHostTask_Join(task, 10000, 0), S_OK);
+    IHostTask_Release(task);
+    if (!(flags & HT_TASK_STARTED))
+        fail_msg("the routine saw its flags 0x%lx, without HT_TASK_STARTED", flags);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] =
@@ -751,6 +780,7 @@ int main(void)
         TEST(test_failed_tls_binding),
         TEST(test_clr_task_not_released_under_loader_lock),
         TEST(test_waits_that_end_early_wait_the_rest),
+        TEST(test_task_sees_itself_started),
         TEST(test_every_failure_point),
         TEST(test_racing_set_scheduler),
         cmocka_unit_test(test_manager_creation_failures),

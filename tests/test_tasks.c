@@ -700,40 +700,6 @@ static void test_alertable_yield_consumes_pending_alert(void **state)
     IHostTask_Release(self);
 }
 
-static DWORD WINAPI own_flags_routine(void *arg)
-{
-    IHostTaskStatistics *statistics;
-    HT_TASK_STATS stats;
-
-    assert_hr(IHostTaskManager_QueryInterface(manager, &IID_IHostTaskStatistics, (void **)&statistics), S_OK);
-    assert_hr(IHostTaskStatistics_GetCurrentTaskStats(statistics, &stats), S_OK);
-    IHostTaskStatistics_Release(statistics);
-    *(DWORD *)arg = stats.flags;
-    return 0;
-}
-
-/* A started task sees itself started: Start sets the flag before the
- * thread can run. */
-static void test_task_sees_itself_started(void **state)
-{
-    struct fixture *fixture = *state;
-    IHostTask *task;
-    DWORD flags;
-    int i;
-
-    manager = fixture->manager;
-    for (i = 0; i < 50; i++)
-    {
-        flags = 0;
-        assert_hr(IHostTaskManager_CreateTask(manager, 0, own_flags_routine, &flags, &task), S_OK);
-        assert_hr(IHostTask_Start(task), S_OK);
-        assert_hr(IHostTask_Join(task, 10000, 0), S_OK);
-        IHostTask_Release(task);
-        if (!(flags & HT_TASK_STARTED) || !(flags & HT_TASK_CREATED))
-            fail_msg("round %d: the routine saw its flags 0x%lx", i, flags);
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] =
@@ -744,7 +710,6 @@ int main(void)
         FIXTURE_TEST(test_stack_size_honoured),
         FIXTURE_TEST(pitfall_12_alert_ends_alertable_sleep),
         FIXTURE_TEST(test_alertable_yield_consumes_pending_alert),
-        FIXTURE_TEST(test_task_sees_itself_started),
         FIXTURE_TEST(test_alert_waits_for_alertable_wait),
         FIXTURE_TEST(pitfall_13_join_is_alertable),
         FIXTURE_TEST(test_self_join),
