@@ -142,22 +142,6 @@ static DWORD WINAPI dummy_routine(void *arg)
     return 0;
 }
 
-/* The calls a sleeping task must not block. */
-static DWORD WINAPI calls_beside_a_sleeper(void *arg)
-{
-    IHostTask *task, *created;
-
-    assert_hr(IHostTaskManager_GetCurrentTask(manager, &task), S_OK);
-    assert_hr(IHostTaskManager_CreateTask(manager, 0, dummy_routine, NULL, &created), S_OK);
-    assert_hr(IHostTaskManager_BeginThreadAffinity(manager), S_OK);
-    assert_hr(IHostTaskManager_EndThreadAffinity(manager), S_OK);
-    assert_hr(IHostTask_Start(created), S_OK);
-    assert_hr(IHostTask_Join(created, 5000, 0), S_OK);
-    IHostTask_Release(created);
-    IHostTask_Release(task);
-    return 0;
-}
-
 /* The sleeper's Sleep count, once it has one (its Sleep has begun). */
 static UINT64 sleeps_of(UINT64 task_id)
 {
@@ -175,6 +159,28 @@ static UINT64 sleeps_of(UINT64 task_id)
     return sleeps;
 }
 
+/* The calls a sleeping task must not block, once its Sleep has begun. */
+static DWORD WINAPI calls_beside_a_sleeper(void *arg)
+{
+    struct lock_sleeper *sleeper = arg;
+    IHostTask *task, *created;
+    int i;
+
+    for (i = 0; i < 1000 && !sleeps_of(sleeper->task_id); i++)
+        Sleep(1);
+    assert_int_equal(sleeps_of(sleeper->task_id), 1);
+
+    assert_hr(IHostTaskManager_GetCurrentTask(manager, &task), S_OK);
+    assert_hr(IHostTaskManager_CreateTask(manager, 0, dummy_routine, NULL, &created), S_OK);
+    assert_hr(IHostTaskManager_BeginThreadAffinity(manager), S_OK);
+    assert_hr(IHostTaskManager_EndThreadAffinity(manager), S_OK);
+    assert_hr(IHostTask_Start(created), S_OK);
+    assert_hr(IHostTask_Join(created, 5000, 0), S_OK);
+    IHostTask_Release(created);
+    IHostTask_Release(task);
+    return 0;
+}
+
 /* Spec pitfall 8: no process-wide lock is held across a wait.  A task
  * sleeps for a minute; beside it, the calls that take the registry and
  * start a thread must finish (given 10 s, not the minute), and then an
@@ -185,20 +191,16 @@ static void pitfall_08_no_lock_across_sleep(void **state)
     struct fixture *fixture = *state;
     struct lock_sleeper sleeper = { NULL, 0, NULL, E_UNEXPECTED };
     HANDLE thread, calls;
-    int i;
 
     manager = fixture->manager;
     sleeper.ready = CreateEventW(NULL, FALSE, FALSE, NULL);
     thread = CreateThread(NULL, 0, sleeping_task_free_of_lock, &sleeper, 0, NULL);
     assert_int_equal(WaitForSingleObject(sleeper.ready, 10000), WAIT_OBJECT_0);
-    for (i = 0; i < 1000 && !sleeps_of(sleeper.task_id); i++)
-        Sleep(1);
-    assert_int_equal(sleeps_of(sleeper.task_id), 1);
-
-    calls = CreateThread(NULL, 0, calls_beside_a_sleeper, NULL, 0, NULL);
+    calls = CreateThread(NULL, 0, calls_beside_a_sleeper, &sleeper, 0, NULL);
     if (WaitForSingleObject(calls, 10000) != WAIT_OBJECT_0)
-        fail_msg("GetCurrentTask, CreateTask, Start and Join blocked while another task slept");
+        fail_msg("statistics, GetCurrentTask, CreateTask, Start or Join blocked while another task slept");
     CloseHandle(calls);
+    assert_no_worker_failures();
     /* The sleeper was still asleep all along: only the alert ends it. */
     assert_int_equal(WaitForSingleObject(thread, 0), WAIT_TIMEOUT);
     assert_hr(IHostTask_Alert(sleeper.task), S_OK);
