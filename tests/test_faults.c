@@ -488,6 +488,26 @@ static void release_sweep_control(void)
     sweep_control = NULL;
 }
 
+/* Cooperative mode, one slot, around the run: a task made then has its
+ * scheduling state allocated with it. */
+static void cooperative_on(void)
+{
+    IHostTaskConfig *config;
+
+    assert_hr(IHostTaskManager_QueryInterface(manager, &IID_IHostTaskConfig, (void **)&config), S_OK);
+    assert_hr(IHostTaskConfig_SetScheduler(config, 1, 0), S_OK);
+    IHostTaskConfig_Release(config);
+}
+
+static void cooperative_off(void)
+{
+    IHostTaskConfig *config;
+
+    assert_hr(IHostTaskManager_QueryInterface(manager, &IID_IHostTaskConfig, (void **)&config), S_OK);
+    assert_hr(IHostTaskConfig_SetScheduler(config, 0, 0), S_OK);
+    IHostTaskConfig_Release(config);
+}
+
 struct foreign_call
 {
     HRESULT (*run)(void);
@@ -527,6 +547,8 @@ static const struct scenario scenarios[] =
     { "ht_create_host_control", sc_create_host_control, FALSE, E_OUTOFMEMORY, NULL, NULL },
     { "CreateTask, Start, Join", sc_create_task, FALSE, E_OUTOFMEMORY, NULL, NULL },
     { "CreateTask, Release", sc_create_task_never_started, FALSE, E_OUTOFMEMORY, NULL, NULL },
+    { "CreateTask, Release, cooperative mode", sc_create_task_never_started, FALSE, E_OUTOFMEMORY,
+      cooperative_on, cooperative_off },
     { "CreateTask on a new thread", sc_create_task, TRUE, E_OUTOFMEMORY, NULL, NULL },
     { "GetCurrentTask on a new thread", sc_get_current_task, TRUE, E_OUTOFMEMORY, NULL, NULL },
     { "LeaveRuntime on a new thread", sc_leave_runtime, TRUE, E_OUTOFMEMORY, NULL, NULL },
