@@ -114,7 +114,9 @@ HRESULT WINAPI DllCanUnloadNow(void)
 {
     /* Live objects, running task threads and LockServer(TRUE) calls all keep
      * the DLL loaded.  An adopted thread's binding does not: unloading frees
-     * those (DLL_PROCESS_DETACH). */
+     * those (DLL_PROCESS_DETACH).  Task threads that ended without
+     * returning from their routine give their references back first. */
+    ht__tasks_reap();
     return InterlockedCompareExchange(&ht__module_refs, 0, 0) ? S_FALSE : S_OK;
 }
 
@@ -134,12 +136,19 @@ BOOL WINAPI DllMain(HINSTANCE instance, DWORD reason, void *reserved)
     {
     case DLL_PROCESS_ATTACH:
         ht__instance = instance;
+        ht__fault_init();
         /* Thread-detach notifications stay on: they end adopted threads'
          * bindings when those threads exit. */
         if ((ht__tls_task = TlsAlloc()) == TLS_OUT_OF_INDEXES)
             return FALSE;
         if ((ht__tls_affinity = TlsAlloc()) == TLS_OUT_OF_INDEXES)
         {
+            TlsFree(ht__tls_task);
+            return FALSE;
+        }
+        if ((ht__tls_detached = TlsAlloc()) == TLS_OUT_OF_INDEXES)
+        {
+            TlsFree(ht__tls_affinity);
             TlsFree(ht__tls_task);
             return FALSE;
         }
@@ -159,6 +168,7 @@ BOOL WINAPI DllMain(HINSTANCE instance, DWORD reason, void *reserved)
             break;
         ht__tasks_process_detach();
         ht__trace_process_detach();
+        TlsFree(ht__tls_detached);
         TlsFree(ht__tls_affinity);
         TlsFree(ht__tls_task);
         break;

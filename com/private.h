@@ -18,6 +18,36 @@
 #include "../src/core.h"
 #include "../src/scheduler.h"
 #include "../src/win/clock.h"
+#include "fault.h"
+
+/* Test-only fault injection (com/fault.c, com/fault.h).  Off unless the
+ * process starts with HOSTTASK_TEST_FAULTS=1; then the system calls below
+ * fail on demand, and the heap wrappers count live blocks. */
+extern LONG ht__fault_enabled;
+void ht__fault_init(void);
+BOOL ht__fault_hit(DWORD kind);
+IUnknown *ht__fault_interface(void);
+static inline BOOL ht__fault(DWORD kind)
+{
+    return __builtin_expect(ht__fault_enabled, 0) && ht__fault_hit(kind);
+}
+void *ht__fault_heap_alloc(HANDLE heap, DWORD flags, SIZE_T size);
+void *ht__fault_heap_realloc(HANDLE heap, DWORD flags, void *p, SIZE_T size);
+BOOL ht__fault_heap_free(HANDLE heap, DWORD flags, void *p);
+HANDLE ht__fault_create_event(SECURITY_ATTRIBUTES *sa, BOOL manual, BOOL initial, const WCHAR *name);
+HANDLE ht__fault_create_thread(SECURITY_ATTRIBUTES *sa, SIZE_T stack, LPTHREAD_START_ROUTINE start,
+        void *param, DWORD flags, DWORD *id);
+BOOL ht__fault_duplicate_handle(HANDLE from_process, HANDLE source, HANDLE to_process, HANDLE *target,
+        DWORD access, BOOL inherit, DWORD options);
+#ifndef HT__FAULT_IMPL
+#undef CreateEvent
+#define HeapAlloc ht__fault_heap_alloc
+#define HeapReAlloc ht__fault_heap_realloc
+#define HeapFree ht__fault_heap_free
+#define CreateEventW ht__fault_create_event
+#define CreateThread ht__fault_create_thread
+#define DuplicateHandle ht__fault_duplicate_handle
+#endif
 
 /* The public statistics (idl/hosttask_iface.idl) index the core's counters
  * directly: HT_STAT_* are the core's enum values and the arrays have the
@@ -141,6 +171,8 @@ struct host_task
     /* The event trace's ring (com/trace.c), while tracing has given it one:
      * written to by the owning thread, replaced under the registry lock. */
     struct ht__trace_ring *_Atomic trace;
+    /* In com/task.c's deferred_tasks, once a detach left it to be freed. */
+    struct host_task *deferred_next;
 };
 
 /* The flags, as any thread may read them. */
@@ -155,6 +187,8 @@ static inline LONG ht__task_flags(struct host_task *task)
  * must preserve. */
 extern DWORD ht__tls_task;
 extern DWORD ht__tls_affinity;
+/* Non-NULL once this DLL's DLL_THREAD_DETACH ran on the thread. */
+extern DWORD ht__tls_detached;
 
 /* TEB.TlsSlots (winternl.h), read and written relative to the segment
  * register that points at the TEB: one instruction.  (NtCurrentTeb() does
@@ -191,16 +225,17 @@ static inline void *ht__tls_get(DWORD slot)
     return value;
 }
 
-static inline void ht__tls_set(DWORD slot, void *value)
+/* FALSE only from TlsSetValue, for a slot beyond the TEB's. */
+static inline BOOL ht__tls_set(DWORD slot, void *value)
 {
 #ifdef HT__TLS_SLOT_WRITE
     if (slot < TLS_MINIMUM_AVAILABLE)
     {
         HT__TLS_SLOT_WRITE(slot, value);
-        return;
+        return TRUE;
     }
 #endif
-    TlsSetValue(slot, value);
+    return TlsSetValue(slot, value);
 }
 
 static inline struct host_task *ht__task_current(void)
@@ -234,6 +269,9 @@ void ht__task_note_options(struct host_task *self, DWORD option);
 
 void ht__tasks_init(void);
 void ht__tasks_thread_detach(void);
+/* Frees what task threads that ended early and thread detaches left; not
+ * under the loader lock. */
+void ht__tasks_reap(void);
 void ht__tasks_process_detach(void);
 HRESULT ht__tasks_stats(UINT capacity, HT_TASK_STATS *stats, UINT *count);
 void ht__task_stats(struct host_task *task, HT_TASK_STATS *stats);

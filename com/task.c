@@ -11,14 +11,22 @@
 
 #include <string.h>
 
-/* What a created task's thread needs before it runs, handed to it as its
- * thread parameter and freed as it starts: a running task does not carry
- * its start routine. */
+/* A created task's thread, from CreateTask until its end is accounted
+ * for: handed to the thread as its parameter, and listed in
+ * running_threads.  It holds what the thread holds: a hold on the task,
+ * a module reference and a pin on the DLL (GetModuleHandleExW).  The
+ * thread gives them back with its last instructions in this module; a
+ * thread that never gets there (its routine called ExitThread or
+ * FreeLibraryAndExitThread, or TerminateThread ended it) leaves its record
+ * listed, and reap_threads() gives them back once the thread handle is
+ * signaled, when no instruction of the thread can run in the DLL. */
 struct task_start
 {
+    LIST_ENTRY link;
     struct host_task *task;
     LPTHREAD_START_ROUTINE start;
     void *param;
+    HMODULE pin;
 };
 
 /* Reservations above this are refused as if the address space ran out; no
@@ -28,6 +36,7 @@ struct task_start
 
 DWORD ht__tls_task = TLS_OUT_OF_INDEXES;
 DWORD ht__tls_affinity = TLS_OUT_OF_INDEXES;
+DWORD ht__tls_detached = TLS_OUT_OF_INDEXES;
 
 /* The registry: every task object alive, for statistics and for unloading.
  * Taken only when a task is born or freed and when statistics are read,
@@ -39,6 +48,17 @@ static LONG64 next_task_id;
 /* Guards every task's clr_task: SetCLRTask swaps it (once or twice in a
  * task's life), the scheduler takes a reference to it for a runaway. */
 static SRWLOCK clr_task_lock = SRWLOCK_INIT;
+/* The records of created tasks' threads (struct task_start), under
+ * threads_lock; never taken under the registry lock nor the other way. */
+static SRWLOCK threads_lock = SRWLOCK_INIT;
+static LIST_ENTRY running_threads = { &running_threads, &running_threads };
+/* Tasks whose destruction a thread's detach left for later, because it
+ * would release their CLR task under the loader lock (deferred_next). */
+static struct host_task *_Atomic deferred_tasks;
+/* Set by DLL_PROCESS_DETACH (com/module.c), under the loader lock. */
+static BOOL process_detaching;
+/* Set by a detach that saw a created task's thread end inside its routine. */
+static LONG early_exits;
 
 static inline struct host_task *impl_from_IHostTask(IHostTask *iface)
 {
@@ -55,6 +75,19 @@ static void task_destroy(struct host_task *task)
     struct host_sched *sched = atomic_load_explicit(&task->sched, memory_order_acquire);
     ICLRTask *clr_task;
 
+    /* In a thread's DLL_THREAD_DETACH the loader lock is held, and
+     * ICLRTask::Release runs the CLR's code, which must not run there
+     * (Microsoft's "Dynamic-Link Library Best Practices"): the task waits
+     * for the next call outside it (reap_deferred). */
+    if (task->clr_task && !process_detaching && ht__tls_get(ht__tls_detached))
+    {
+        task->deferred_next = atomic_load_explicit(&deferred_tasks, memory_order_relaxed);
+        while (!atomic_compare_exchange_weak_explicit(&deferred_tasks, &task->deferred_next, task,
+                memory_order_release, memory_order_relaxed))
+            ;
+        return;
+    }
+
     EnterCriticalSection(&registry_lock);
     ht__list_remove(&task->link);
     ht__trace_task_ended(task);
@@ -65,7 +98,9 @@ static void task_destroy(struct host_task *task)
         ht__sched_task_destroy(&sched->sched);
         HeapFree(GetProcessHeap(), 0, sched);
     }
-    if ((clr_task = task->clr_task))
+    /* In DLL_PROCESS_DETACH (the loader lock again) the reference is
+     * dropped without the call. */
+    if ((clr_task = task->clr_task) && !process_detaching)
         ICLRTask_Release(clr_task);
     if (task->thread)
         CloseHandle(task->thread);
@@ -159,13 +194,17 @@ static HRESULT STDMETHODCALLTYPE task_Start(IHostTask *iface)
 
     /* ResumeThread fails only with (DWORD)-1; the previous suspend count of a
      * CREATE_SUSPENDED thread is 1, and any count is a successful resume. */
+    /* Started before the thread runs: the routine's own statistics show it. */
+    InterlockedOr(&task->flags, HT_TASK_STARTED);
     previous = ResumeThread(task->thread);
     if (previous == (DWORD)-1)
     {
-        InterlockedAnd(&task->flags, ~HT__TASK_CLAIMED);
+        InterlockedAnd(&task->flags, ~(HT__TASK_CLAIMED | HT_TASK_STARTED));
         return E_FAIL;
     }
-    InterlockedOr(&task->flags, HT_TASK_STARTED);
+    /* Test-only: the thread runs ahead of Start's return (com/fault.h). */
+    if (ht__fault(HT_FAULT_START_PAUSE))
+        Sleep(300);
     return S_OK;
 }
 
@@ -361,11 +400,19 @@ static struct host_task *task_alloc(LONG flags)
     return task;
 }
 
+static void reap_deferred(void);
+
 struct host_task *ht__task_adopt_current(void)
 {
     struct host_task *task;
     DWORD error = GetLastError();
 
+    /* Past this DLL's DLL_THREAD_DETACH (a later DLL's detach, a fiber-local
+     * storage callback) nothing would ever unbind a new task: refused. */
+    if (ht__tls_get(ht__tls_detached))
+        return NULL;
+    /* A thread's first call: a moment to free what detaches left. */
+    reap_deferred();
     if ((task = task_alloc(HT_TASK_ADOPTED | HT_TASK_STARTED | HT__TASK_CLAIMED)))
     {
         /* The pseudo-handle would name whichever thread uses it: Join and
@@ -379,14 +426,25 @@ struct host_task *ht__task_adopt_current(void)
             return NULL;
         }
         task->affinity_depth = (LONG)(LONG_PTR)ht__tls_get(ht__tls_affinity);
-        ht__tls_set(ht__tls_task, task);
+        /* A task that cannot be bound is unregistered at once: left
+         * registered, it would never be unbound, and every later call on
+         * the thread would adopt another. */
+        if (ht__fault(HT_FAULT_TLS) || !ht__tls_set(ht__tls_task, task))
+        {
+            task_drop_hold(task);
+            SetLastError(error);
+            return NULL;
+        }
         ht__trace_task_start(task);
     }
     SetLastError(error);
     return task;
 }
 
-/* Ends the calling thread's binding; the object lives on while referenced. */
+/* Ends the calling thread's binding.  An adopted thread's binding is a
+ * hold, dropped here; a created task's thread gives its hold back with
+ * its record (task_thread, reap_threads).  The object lives on while
+ * referenced. */
 static void unbind_current(void)
 {
     struct host_task *task = ht__task_current();
@@ -399,27 +457,85 @@ static void unbind_current(void)
     ht__trace_task_end(task);
     ht__tls_set(ht__tls_task, NULL);
     InterlockedOr(&task->flags, HT_TASK_ENDED);
-    task_drop_hold(task);
+    if (ht__task_flags(task) & HT_TASK_ADOPTED)
+        task_drop_hold(task);
 }
 
 void ht__tasks_thread_detach(void)
 {
+    /* From here on the thread is never adopted again, and a task destroyed
+     * here keeps its CLR task for later (task_destroy). */
+    struct host_task *task = ht__task_current();
+
+    ht__tls_set(ht__tls_detached, (void *)1);
+    if (task && (ht__task_flags(task) & HT_TASK_CREATED))
+        InterlockedExchange(&early_exits, 1);
     unbind_current();
+}
+
+/* Destroys the tasks a detach left (task_destroy).  Never under the loader lock. */
+static void reap_deferred(void)
+{
+    struct host_task *task, *next;
+
+    if (!atomic_load_explicit(&deferred_tasks, memory_order_relaxed))
+        return;
+    for (task = atomic_exchange_explicit(&deferred_tasks, NULL, memory_order_acquire); task; task = next)
+    {
+        next = task->deferred_next;
+        task_destroy(task);
+    }
+}
+
+/* Gives back what the threads of created tasks that ended without their
+ * epilogue held (struct task_start).  A listed record whose thread handle
+ * is signaled is one: the epilogue unlists its record first.  Never under
+ * the loader lock (FreeLibrary).  Costs a wait call per running task
+ * thread, so it runs only where a caller asks about lifetimes
+ * (DllCanUnloadNow, object counts, statistics) and from CreateTask when a
+ * detach saw a task thread end early. */
+void ht__tasks_reap(void)
+{
+    LIST_ENTRY done = { &done, &done }, *entry, *next;
+    struct task_start *record;
+    struct host_task *task;
+
+    reap_deferred();
+    InterlockedExchange(&early_exits, 0);
+    AcquireSRWLockExclusive(&threads_lock);
+    for (entry = running_threads.Flink; entry != &running_threads; entry = next)
+    {
+        next = entry->Flink;
+        record = CONTAINING_RECORD(entry, struct task_start, link);
+        if (WaitForSingleObject(record->task->thread, 0) != WAIT_OBJECT_0)
+            continue;
+        ht__list_remove(entry);
+        ht__list_insert_tail(&done, entry);
+    }
+    ReleaseSRWLockExclusive(&threads_lock);
+
+    while ((entry = done.Flink) != &done)
+    {
+        ht__list_remove(entry);
+        record = CONTAINING_RECORD(entry, struct task_start, link);
+        task = record->task;
+        /* TerminateThread: no detach ran, the task never heard it ended.
+         * (A slot it held is the scheduler's to retake: com/task.c cannot
+         * give it back for a dead owner.) */
+        InterlockedOr(&task->flags, HT_TASK_ENDED);
+        FreeLibrary(record->pin);
+        HeapFree(GetProcessHeap(), 0, record);
+        task_drop_hold(task);
+        ht__module_release();
+    }
 }
 
 static DWORD WINAPI task_thread(void *arg)
 {
-    struct task_start start = *(struct task_start *)arg;
-    struct host_task *task = start.task;
-    HMODULE module = NULL;
+    struct task_start *record = arg;
+    struct host_task *task = record->task;
+    HMODULE pin;
     DWORD result = 0;
-
-    HeapFree(GetProcessHeap(), 0, arg);
-
-    /* CreateTask pinned the DLL for this thread (GetModuleHandleExW); the
-     * thread drops the pin with its last instruction in this module. */
-    GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
-            (const WCHAR *)task_thread, &module);
 
     /* Bound before the routine runs, so GetCurrentTask finds this task. */
     ht__tls_set(ht__tls_task, task);
@@ -431,12 +547,21 @@ static DWORD WINAPI task_thread(void *arg)
         ht__nest_set_inside(&task->core, 1);
         ht__task_slot_acquire(task);
         ht__trace_task_start(task);
-        result = start.start(start.param);
+        result = record->start(record->param);
     }
 
     unbind_current();
+    /* The epilogue: unlisted first, so that reap_threads never takes a
+     * record whose thread still runs here. */
+    AcquireSRWLockExclusive(&threads_lock);
+    ht__list_remove(&record->link);
+    ReleaseSRWLockExclusive(&threads_lock);
+    pin = record->pin;
+    HeapFree(GetProcessHeap(), 0, record);
+    task_drop_hold(task);
     ht__module_release();
-    FreeLibraryAndExitThread(module, result);
+    /* The pin goes with the thread's last instruction in this module. */
+    FreeLibraryAndExitThread(pin, result);
 }
 
 HRESULT ht__task_create(DWORD stack_size, LPTHREAD_START_ROUTINE start, void *param,
@@ -446,6 +571,8 @@ HRESULT ht__task_create(DWORD stack_size, LPTHREAD_START_ROUTINE start, void *pa
     struct host_task *task;
     HMODULE pin;
 
+    if (InterlockedCompareExchange(&early_exits, 0, 0))
+        ht__tasks_reap();
     if (!(begin = HeapAlloc(GetProcessHeap(), 0, sizeof(*begin))))
         return E_OUTOFMEMORY;
     if (!(task = task_alloc(HT_TASK_CREATED)))
@@ -474,7 +601,11 @@ HRESULT ht__task_create(DWORD stack_size, LPTHREAD_START_ROUTINE start, void *pa
         return E_OUTOFMEMORY;
     }
     /* The running thread counts as a module reference until it ends. */
+    begin->pin = pin;
     ht__module_addref();
+    AcquireSRWLockExclusive(&threads_lock);
+    ht__list_insert_tail(&running_threads, &begin->link);
+    ReleaseSRWLockExclusive(&threads_lock);
 
     *out = &task->IHostTask_iface;
     IHostTask_AddRef(*out);
@@ -552,7 +683,10 @@ static HRESULT wait_untraced(struct host_task *self, HANDLE handle, DWORD millis
 
     for (;;)
     {
-        if (pump)
+        /* Test-only: a timeout as early as can be (com/fault.h). */
+        if (ht__fault(HT_FAULT_WAIT_EARLY))
+            result = WAIT_TIMEOUT;
+        else if (pump)
             result = MsgWaitForMultipleObjectsEx(count, handles, remaining, QS_ALLINPUT,
                     MWMO_INPUTAVAILABLE);
         else if (count)
@@ -563,8 +697,6 @@ static HRESULT wait_untraced(struct host_task *self, HANDLE handle, DWORD millis
             result = WAIT_TIMEOUT;
         }
 
-        if (result == WAIT_TIMEOUT)
-            return handle ? HOST_E_TIMEOUT : S_OK;
         if (result == WAIT_FAILED)
             return HRESULT_FROM_WIN32(GetLastError());
         if (handle && result == WAIT_OBJECT_0)
@@ -577,6 +709,10 @@ static HRESULT wait_untraced(struct host_task *self, HANDLE handle, DWORD millis
         }
         else if (result == WAIT_OBJECT_0 + count)
             pump_messages();
+        /* Otherwise WAIT_TIMEOUT.  A timed wait may end up to a tick
+         * early (Microsoft's "Wait Functions" page, on timeouts): it counts
+         * only once the deadline has passed; before, the loop waits the
+         * remainder. */
 
         if (milliseconds != INFINITE)
         {
@@ -596,12 +732,18 @@ static void task_raw_stats(struct host_task *task, HT_TASK_STATS *stats)
     struct ht__nest_counters counters;
     int i, priority;
 
-    ht__nest_snapshot(&task->core, &counters);
+    int read = ht__nest_snapshot(&task->core, &counters);
+
     memset(stats, 0, sizeof(*stats));
     stats->taskId = task->id;
     /* Not stored: statistics are read seldom, tasks live long. */
     stats->threadId = GetThreadId(task->thread);
     stats->flags = (DWORD)(ht__task_flags(task) & ~HT__TASK_PRIVATE);
+    /* The owner stopped in the middle of an update (suspended, killed):
+     * its nesting counters are not waited for, under the registry lock
+     * that every task's birth and end takes, and are reported as 0. */
+    if (!read)
+        stats->flags |= HT_TASK_UNREAD;
     stats->depth = counters.depth;
     stats->maxDepth = counters.max_depth;
     for (i = 0; i < HT__TRANSITION_KINDS; i++)
@@ -640,10 +782,14 @@ static void task_stats_locked(struct host_task *task, HT_TASK_STATS *stats)
     task_raw_stats(task, stats);
     if (!base)
         return;
-    for (i = 0; i < HT__TRANSITION_KINDS; i++)
-        stats->transitions[i] -= base->transitions[i];
-    for (i = 0; i < HT__IMBALANCE_KINDS; i++)
-        stats->imbalances[i] -= base->imbalances[i];
+    if (!(stats->flags & HT_TASK_UNREAD))
+    {
+        for (i = 0; i < HT__TRANSITION_KINDS; i++)
+            stats->transitions[i] -= base->transitions[i];
+        for (i = 0; i < HT__IMBALANCE_KINDS; i++)
+            stats->imbalances[i] -= base->imbalances[i];
+        stats->nativeTimeNs -= base->nativeTimeNs;
+    }
     stats->sleeps -= base->sleeps;
     stats->alerts -= base->alerts;
     stats->interruptedWaits -= base->interruptedWaits;
@@ -652,7 +798,6 @@ static void task_stats_locked(struct host_task *task, HT_TASK_STATS *stats)
     stats->slotWaitNs -= base->slotWaitNs;
     stats->forcedYields -= base->forcedYields;
     stats->slotAcquisitions -= base->slotAcquisitions;
-    stats->nativeTimeNs -= base->nativeTimeNs;
 }
 
 void ht__task_stats(struct host_task *task, HT_TASK_STATS *stats)
@@ -666,18 +811,28 @@ HRESULT ht__tasks_reset_stats(void)
 {
     LIST_ENTRY *entry;
     struct host_task *task;
+    HT_TASK_STATS now;
     HRESULT hr = S_OK;
 
     EnterCriticalSection(&registry_lock);
     for (entry = registry.Flink; entry != &registry; entry = entry->Flink)
     {
         task = CONTAINING_RECORD(entry, struct host_task, link);
-        if (!task->baseline && !(task->baseline = HeapAlloc(GetProcessHeap(), 0, sizeof(*task->baseline))))
+        if (!task->baseline && !(task->baseline = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY,
+                sizeof(*task->baseline))))
         {
             hr = E_OUTOFMEMORY;
             continue;
         }
-        task_raw_stats(task, task->baseline);
+        task_raw_stats(task, &now);
+        /* Unread nesting counters keep their last baseline. */
+        if (now.flags & HT_TASK_UNREAD)
+        {
+            memcpy(now.transitions, task->baseline->transitions, sizeof(now.transitions));
+            memcpy(now.imbalances, task->baseline->imbalances, sizeof(now.imbalances));
+            now.nativeTimeNs = task->baseline->nativeTimeNs;
+        }
+        *task->baseline = now;
     }
     LeaveCriticalSection(&registry_lock);
     ht__targets_reset();
@@ -689,6 +844,7 @@ HRESULT ht__tasks_stats(UINT capacity, HT_TASK_STATS *stats, UINT *count)
     LIST_ENTRY *entry;
     UINT n = 0;
 
+    ht__tasks_reap();
     EnterCriticalSection(&registry_lock);
     for (entry = registry.Flink; entry != &registry; entry = entry->Flink, n++)
         if (n < capacity)
@@ -716,6 +872,7 @@ void ht__tasks_object_counts(ULONG *live, ULONG *bound_only)
     LIST_ENTRY *entry;
     ULONG n = 0;
 
+    ht__tasks_reap();
     EnterCriticalSection(&registry_lock);
     for (entry = registry.Flink; entry != &registry; entry = entry->Flink)
         if (!CONTAINING_RECORD(entry, struct host_task, link)->com_refs)
@@ -773,6 +930,8 @@ void ht__tasks_process_detach(void)
      * reference or a running thread of ours, so what is left are adopted
      * threads' bindings.  Their threads never hear of it: the TLS slot goes
      * with the module. */
+    process_detaching = TRUE;
+    reap_deferred();
     while ((entry = registry.Flink) != &registry)
     {
         task = CONTAINING_RECORD(entry, struct host_task, link);

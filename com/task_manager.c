@@ -64,6 +64,8 @@ static HRESULT STDMETHODCALLTYPE task_manager_QueryInterface(IHostTaskManager *i
         *out = &manager->IHostTaskStatistics_iface;
     else if (IsEqualIID(riid, &IID_IHostTaskTrace))
         *out = &manager->trace.IHostTaskTrace_iface;
+    else if (IsEqualIID(riid, &IID_IHostTaskFaults) && (*out = ht__fault_interface()))
+        ;   /* test-only, see com/fault.h */
     else
         return E_NOINTERFACE;
 
@@ -88,17 +90,19 @@ static ULONG STDMETHODCALLTYPE task_manager_Release(IHostTaskManager *iface)
     if (refcount)
         return refcount;
 
+    /* The teardown is atomic with creation: the process-wide settings are
+     * cleared under the lock that ht__task_manager_get() takes to create
+     * the next manager, so a manager created now starts after the clear
+     * and keeps what its clients configure (and its hook policy, which
+     * CallNeedsHostHook reads without a lock, is never freed under it). */
     EnterCriticalSection(&singleton_lock);
     if (singleton == manager && !manager->refcount)
     {
         singleton = NULL;
         destroy = TRUE;
-    }
-    LeaveCriticalSection(&singleton_lock);
-    if (destroy)
-    {
-        if ((clr_manager = manager->clr_manager))
-            ICLRTaskManager_Release(clr_manager);
+        /* Test-only: a window for a creation to race into (com/fault.h). */
+        if (ht__fault(HT_FAULT_TEARDOWN_PAUSE))
+            Sleep(300);
         /* No caller can be inside CallNeedsHostHook without a reference. */
         ht__hook_policy_clear();
         atomic_store(&ht__strict, 0);
@@ -107,6 +111,16 @@ static ULONG STDMETHODCALLTYPE task_manager_Release(IHostTaskManager *iface)
         ht__trace_stop();
         ht__targets_reset();
         configure_scheduler(0, 0);
+    }
+    LeaveCriticalSection(&singleton_lock);
+    if (destroy)
+    {
+        /* Outside the lock: the CLR's Release may call back into the host. */
+        if ((clr_manager = manager->clr_manager))
+            ICLRTaskManager_Release(clr_manager);
+        /* What thread detaches and early thread ends left to give back
+         * (CLR tasks among them) goes with the manager, before the DLL may unload. */
+        ht__tasks_reap();
         HeapFree(GetProcessHeap(), 0, manager);
         /* Last: DllCanUnloadNow may answer S_OK as soon as this reaches zero. */
         ht__module_release();
@@ -569,7 +583,11 @@ static UINT processors(void)
     return info.dwNumberOfProcessors ? info.dwNumberOfProcessors : 1;
 }
 
-/* Settings are kept to answer GetScheduler; the scheduler itself is in the core. */
+/* Settings are kept to answer GetScheduler; the scheduler itself is in the
+ * core.  The lock makes installing and recording one step, so that two
+ * racing SetScheduler calls cannot leave GetScheduler reporting one's
+ * slots, or settings the core does not run. */
+static SRWLOCK scheduler_lock = SRWLOCK_INIT;
 static UINT scheduler_slots, scheduler_quantum_us;
 
 static HRESULT configure_scheduler(UINT slots, UINT quantum_us)
@@ -582,10 +600,18 @@ static HRESULT configure_scheduler(UINT slots, UINT quantum_us)
      * seconds, is a mistake rather than a policy. */
     if (slots > 1024 || quantum_us > 10000000)
         return E_INVALIDARG;
+    AcquireSRWLockExclusive(&scheduler_lock);
     if (ht__sched_configure(slots, quantum_us, ht__task_runaway_prepare, ht__task_runaway_fire) != HT__OK)
+    {
+        ReleaseSRWLockExclusive(&scheduler_lock);
         return E_OUTOFMEMORY;
+    }
+    /* Test-only: a window for another SetScheduler (com/fault.h). */
+    if (ht__fault(HT_FAULT_SCHEDULER_PAUSE))
+        Sleep(300);
     scheduler_slots = slots;
     scheduler_quantum_us = slots ? quantum_us : 0;
+    ReleaseSRWLockExclusive(&scheduler_lock);
     return S_OK;
 }
 
@@ -604,8 +630,10 @@ static HRESULT STDMETHODCALLTYPE config_GetScheduler(IHostTaskConfig *iface, UIN
             *quantum_us = 0;
         return E_POINTER;
     }
+    AcquireSRWLockShared(&scheduler_lock);
     *slots = scheduler_slots;
     *quantum_us = scheduler_quantum_us;
+    ReleaseSRWLockShared(&scheduler_lock);
     return S_OK;
 }
 

@@ -130,7 +130,10 @@ struct ht__nest_counters
 
 void ht__nest_init(struct ht__nest *task);
 void ht__nest_destroy(struct ht__nest *task);
-void ht__nest_snapshot(const struct ht__nest *task, struct ht__nest_counters *out);
+/* 1 with a consistent copy; 0, the copy zeroed, when one update of the
+ * owner lasted past the snapshot's patience (about 10 ms): an owner
+ * suspended or killed mid-update, which a snapshot must not wait for. */
+int ht__nest_snapshot(const struct ht__nest *task, struct ht__nest_counters *out);
 /* The owner's cold block, allocated on first use; NULL if memory ran out. */
 struct ht__nest_cold *ht__nest_cold(struct ht__nest *task);
 

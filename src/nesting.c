@@ -204,11 +204,17 @@ static void read_counters(struct ht__nest *t, struct ht__nest_counters *out)
     out->native_ns = cold ? HT__LOAD(cold->native_ns) : 0;
 }
 
-void ht__nest_snapshot(const struct ht__nest *task, struct ht__nest_counters *out)
+/* How long a snapshot waits for one update to end.  An update is a few
+ * stores; one that lasts this long is an owner suspended or killed in the
+ * middle of it, which may never end. */
+#define SNAPSHOT_PATIENCE_NS 10000000u
+
+int ht__nest_snapshot(const struct ht__nest *task, struct ht__nest_counters *out)
 {
     struct ht__nest *t = (struct ht__nest *)task;
     struct ht__nest_counters again;
-    unsigned int before, after, spins = 0;
+    unsigned int before, after, spins = 0, stuck = 0;
+    uint64_t now, give_up = 0;
 
     for (;;)
     {
@@ -221,10 +227,29 @@ void ht__nest_snapshot(const struct ht__nest *task, struct ht__nest_counters *ou
             atomic_thread_fence(memory_order_acquire);
             after = atomic_load_explicit(&t->seq, memory_order_relaxed);
             if (after == before && !memcmp(out, &again, sizeof(again)))
-                return;
+                return 1;
         }
-        /* The owner is between two stores; it will be done in a moment. */
+        /* The owner is between two stores; it will be done in a moment.
+         * Only the same update lasting past the patience gives up: counters
+         * that keep changing mean an owner that runs, and two reads then
+         * agree soon. */
         if (++spins % 64 == 0)
+        {
+            if (before & 1u)
+            {
+                now = ht__platform_now_ns();
+                if (before != stuck)
+                {
+                    stuck = before;
+                    give_up = now + SNAPSHOT_PATIENCE_NS;
+                }
+                else if (now >= give_up)
+                {
+                    memset(out, 0, sizeof(*out));
+                    return 0;
+                }
+            }
             ht__platform_yield();
+        }
     }
 }

@@ -9,9 +9,23 @@
 
 atomic_int ht__profiling;
 
-/* The per-target table: open addressing, keys claimed with a CAS and never
- * removed, counters added atomically.  Targets that find no slot within
- * MAX_PROBES are added to the overflow slot, reported as target 0. */
+/* The per-target table: open addressing, keys claimed with a CAS,
+ * counters added atomically.  Targets that find no slot within MAX_PROBES
+ * are added to the overflow slot, reported as target 0.
+ *
+ * Keys are never removed from a table in use: a Reset (and the task
+ * manager's teardown) switches to the other, empty table and clears the
+ * old one once no thread can still be using it, so that the keys of one
+ * period do not fill the table for the life of the process.  Recorders and
+ * snapshots announce themselves in one of two counters (users), chosen by
+ * the low bit of phase.  The interleaving argument: a user that loaded the
+ * old table's pointer did so after its increment, and before the switch
+ * (S); the resetter, after S, waits for users[0] and then users[1] to be
+ * seen at zero (C0, C1 > S).  The user's count stays up from before S to
+ * its decrement, so it decremented before the C of its counter: once both
+ * waits end, nobody holds the old table.  Flipping phase before each wait
+ * sends new users to the other counter, so each wait ends once the users
+ * already in it finish (they never block: a few atomic additions). */
 #define MAX_PROBES 64
 
 struct target_slot
@@ -21,50 +35,76 @@ struct target_slot
     atomic_uint_fast64_t native_ns;
 };
 
-static struct target_slot slots[HT__TARGET_SLOTS];
-static struct target_slot overflow;
+struct target_table
+{
+    struct target_slot slots[HT__TARGET_SLOTS];
+    struct target_slot overflow;
+};
+
+static struct target_table tables[2];
+static _Atomic(struct target_table *) current = &tables[0];
+static atomic_uint phase;
+static atomic_uint users[2];
+static atomic_flag resetting = ATOMIC_FLAG_INIT;
+
+static struct target_table *table_enter(unsigned int *index)
+{
+    *index = atomic_load(&phase) & 1u;
+    atomic_fetch_add(&users[*index], 1);
+    return atomic_load(&current);
+}
+
+static void table_leave(unsigned int index)
+{
+    atomic_fetch_sub(&users[index], 1);
+}
 
 void ht__target_record(size_t target, uint64_t native_ns)
 {
-    struct target_slot *slot = &overflow;
+    unsigned int index;
+    struct target_table *table = table_enter(&index);
+    struct target_slot *slot = &table->overflow;
     size_t i, n, key;
 
     if (target)
     {
         for (i = ht__hook_hash(target) % HT__TARGET_SLOTS, n = 0; n < MAX_PROBES; n++, i = (i + 1) % HT__TARGET_SLOTS)
         {
-            key = atomic_load_explicit(&slots[i].target, memory_order_acquire);
+            key = atomic_load_explicit(&table->slots[i].target, memory_order_acquire);
             if (!key)
             {
-                if (atomic_compare_exchange_strong_explicit(&slots[i].target, &key, target,
+                if (atomic_compare_exchange_strong_explicit(&table->slots[i].target, &key, target,
                         memory_order_acq_rel, memory_order_acquire) || key == target)
                 {
-                    slot = &slots[i];
+                    slot = &table->slots[i];
                     break;
                 }
             }
             if (key == target)
             {
-                slot = &slots[i];
+                slot = &table->slots[i];
                 break;
             }
         }
     }
     atomic_fetch_add_explicit(&slot->calls, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&slot->native_ns, native_ns, memory_order_relaxed);
+    table_leave(index);
 }
 
 size_t ht__targets_snapshot(struct ht__target_counters *out, size_t capacity)
 {
     struct ht__target_counters c;
+    unsigned int index;
+    struct target_table *table = table_enter(&index);
     size_t i, n = 0;
 
     for (i = 0; i <= HT__TARGET_SLOTS; i++)
     {
-        struct target_slot *slot = i < HT__TARGET_SLOTS ? &slots[i] : &overflow;
+        struct target_slot *slot = i < HT__TARGET_SLOTS ? &table->slots[i] : &table->overflow;
 
         c.target = atomic_load_explicit(&slot->target, memory_order_acquire);
-        if (!c.target && slot != &overflow)
+        if (!c.target && slot != &table->overflow)
             continue;
         c.calls = atomic_load_explicit(&slot->calls, memory_order_relaxed);
         c.native_ns = atomic_load_explicit(&slot->native_ns, memory_order_relaxed);
@@ -74,20 +114,39 @@ size_t ht__targets_snapshot(struct ht__target_counters *out, size_t capacity)
             out[n] = c;
         n++;
     }
+    table_leave(index);
     return n;
+}
+
+static void wait_for_users(void)
+{
+    unsigned int old = atomic_fetch_add(&phase, 1) & 1u;
+
+    while (atomic_load(&users[old]))
+        ht__platform_yield();
 }
 
 void ht__targets_reset(void)
 {
+    struct target_table *old;
     size_t i;
 
+    while (atomic_flag_test_and_set(&resetting))
+        ht__platform_yield();
+    old = atomic_load(&current);
+    atomic_store(&current, old == &tables[0] ? &tables[1] : &tables[0]);
+    wait_for_users();
+    wait_for_users();
+    /* Nobody uses the old table now: empty it for the next switch. */
     for (i = 0; i < HT__TARGET_SLOTS; i++)
     {
-        atomic_store_explicit(&slots[i].calls, 0, memory_order_relaxed);
-        atomic_store_explicit(&slots[i].native_ns, 0, memory_order_relaxed);
+        atomic_store_explicit(&old->slots[i].target, 0, memory_order_relaxed);
+        atomic_store_explicit(&old->slots[i].calls, 0, memory_order_relaxed);
+        atomic_store_explicit(&old->slots[i].native_ns, 0, memory_order_relaxed);
     }
-    atomic_store_explicit(&overflow.calls, 0, memory_order_relaxed);
-    atomic_store_explicit(&overflow.native_ns, 0, memory_order_relaxed);
+    atomic_store_explicit(&old->overflow.calls, 0, memory_order_relaxed);
+    atomic_store_explicit(&old->overflow.native_ns, 0, memory_order_relaxed);
+    atomic_flag_clear(&resetting);
 }
 
 void ht__profile_open(struct ht__nest *task, size_t target)

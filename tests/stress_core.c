@@ -273,8 +273,29 @@ static void check_targets_snapshot(void)
 
 /* ---- The workers ---- */
 
+/* What each policy answers for the random targets: policy k (from 0)
+ * hooks target i iff policy_answer[k][i]; published (policy_published =
+ * k + 1) after ht__hook_policy_set installs it, and filled in before. */
+static _Atomic unsigned char policy_answer[MAX_POLICIES + 1][NRANDOM];
+static atomic_ulong policy_published, policy_filled;
+
+/* A lookup racing a replacement may see any policy from the one published
+ * before it began (first - 1) to the last one filled in when it ended
+ * (filled - 1): a policy is filled in before it is installed. */
+static int answer_possible(size_t index, unsigned long first, unsigned long filled, int answer)
+{
+    unsigned long k;
+
+    for (k = first ? first - 1 : 0; k < filled; k++)
+        if (atomic_load_explicit(&policy_answer[k][index], memory_order_relaxed) == answer)
+            return 1;
+    return 0;
+}
+
 static void check_hooks(uint64_t *rng)
 {
+    unsigned long first, last;
+    size_t index;
     int i, answer;
 
     for (i = 0; i < 8; i++)
@@ -283,8 +304,12 @@ static void check_hooks(uint64_t *rng)
         CHECK(answer == 0, "a hooked probe needs the hook: %d", answer);
         answer = ht__call_needs_hook(unhooked[next_random(rng) % NPROBES]);
         CHECK(answer == 1, "an unhooked probe needs no hook: %d", answer);
-        answer = ht__call_needs_hook(random_targets[next_random(rng) % NRANDOM]);
-        CHECK(answer == 0 || answer == 1, "CallNeedsHostHook answered %d", answer);
+        index = next_random(rng) % NRANDOM;
+        first = atomic_load_explicit(&policy_published, memory_order_acquire);
+        answer = ht__call_needs_hook(random_targets[index]);
+        last = atomic_load_explicit(&policy_filled, memory_order_acquire);
+        CHECK(answer_possible(index, first, last, answer),
+                "target %#zx: answer %d from no policy installed while it was asked", random_targets[index], answer);
     }
     atomic_fetch_add_explicit(&total_lookups, 24, memory_order_relaxed);
 }
@@ -292,14 +317,22 @@ static void check_hooks(uint64_t *rng)
 static void replace_policy(uint64_t *rng)
 {
     size_t list[NPROBES + NRANDOM];
-    size_t n = 0, i, extra = next_random(rng) % NRANDOM;
+    size_t n = 0, i, j, extra = next_random(rng) % NRANDOM;
     int hook_by_default = (int)(next_random(rng) & 1);
+    unsigned long k = atomic_load_explicit(&policy_published, memory_order_relaxed);
 
     for (i = 0; i < NPROBES; i++)
         list[n++] = hook_by_default ? hooked[i] : unhooked[i];
+    for (i = 0; i < NRANDOM; i++)
+        atomic_store_explicit(&policy_answer[k][i], (unsigned char)hook_by_default, memory_order_relaxed);
     for (i = 0; i < extra; i++)
-        list[n++] = random_targets[next_random(rng) % NRANDOM];
+    {
+        list[n++] = random_targets[j = next_random(rng) % NRANDOM];
+        atomic_store_explicit(&policy_answer[k][j], (unsigned char)!hook_by_default, memory_order_relaxed);
+    }
+    atomic_store_explicit(&policy_filled, k + 1, memory_order_release);
     CHECK(ht__hook_policy_set(hook_by_default, list, n) == HT__OK, "ht__hook_policy_set failed");
+    atomic_store_explicit(&policy_published, k + 1, memory_order_release);
     atomic_fetch_add_explicit(&total_policies, 1, memory_order_relaxed);
 }
 

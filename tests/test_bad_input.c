@@ -797,6 +797,35 @@ static DWORD WINAPI adopt_and_exit(void *arg)
     return 0;
 }
 
+struct bounded_join
+{
+    IHostTask *task;
+    DWORD milliseconds, option;
+    HRESULT result;
+};
+
+static DWORD WINAPI bounded_join_worker(void *arg)
+{
+    struct bounded_join *join = arg;
+
+    join->result = IHostTask_Join(join->task, join->milliseconds, join->option);
+    return 0;
+}
+
+/* Join on a helper thread, given 10 s: a Join that never returns fails
+ * here, naming the case, instead of hanging the test. */
+static HRESULT join_bounded(IHostTask *task, DWORD milliseconds, DWORD option, const char *what)
+{
+    struct bounded_join join = { task, milliseconds, option, E_UNEXPECTED };
+    HANDLE thread = CreateThread(NULL, 0, bounded_join_worker, &join, 0, NULL);
+
+    assert_non_null(thread);
+    if (WaitForSingleObject(thread, 10000) != WAIT_OBJECT_0)
+        fail_msg("%s: Join did not return within 10 s", what);
+    CloseHandle(thread);
+    return join.result;
+}
+
 static void test_finished_task(void **state)
 {
     IHostTask *task = NULL;
@@ -808,7 +837,8 @@ static void test_finished_task(void **state)
     /* Alert never fails; Join returns at once. */
     assert_hr(IHostTask_Alert(task), S_OK);
     assert_hr_either(IHostTask_Join(task, 0, WAIT_NOTINDEADLOCK), S_OK, HOST_E_ABANDONED);
-    assert_hr_either(IHostTask_Join(task, INFINITE, WAIT_ALERTABLE | WAIT_NOTINDEADLOCK), S_OK, HOST_E_ABANDONED);
+    assert_hr_either(join_bounded(task, INFINITE, WAIT_ALERTABLE | WAIT_NOTINDEADLOCK,
+            "Join(INFINITE) on a finished task"), S_OK, HOST_E_ABANDONED);
     assert_hr(IHostTask_SetPriority(task, 42), E_INVALIDARG);
     /* The task keeps a real handle: its thread's priority stays readable. */
     assert_hr(IHostTask_SetPriority(task, THREAD_PRIORITY_LOWEST), S_OK);

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "test_assert.h"
@@ -253,6 +254,65 @@ static void test_pinvokes_inside_a_callback(void **state)
     ht__nest_destroy(&task);
 }
 
+/* A snapshot never returns a state taken while the writer is mid-update,
+ * and does not wait without bound for an owner stopped there (suspended
+ * or killed): the writer's sequence, driven by hand. */
+static void test_snapshot_during_an_update(void **state)
+{
+    struct ht__nest task;
+    struct ht__nest_counters c;
+    unsigned int seq;
+
+    ht__nest_init(&task);
+    assert_int_equal(ht__leave_runtime(&task, 0x1000), HT__OK);
+    assert_int_equal(ht__nest_snapshot(&task, &c), 1);
+    assert_int_equal(c.transitions[HT__LEAVE], 1);
+
+    /* Mid-update: one counter written, the sequence odd. */
+    seq = ht__nest_write_begin(&task);
+    HT__BUMP(task.transitions[HT__LEAVE], 5);
+    memset(&c, 0xcc, sizeof(c));
+    assert_int_equal(ht__nest_snapshot(&task, &c), 0);
+    assert_int_equal(c.transitions[HT__LEAVE], 0);
+    assert_int_equal(c.depth, 0);
+    assert_int_equal(c.max_depth, 0);
+
+    /* The update ends: the next snapshot has all of it. */
+    ht__nest_write_end(&task, seq);
+    assert_int_equal(ht__nest_snapshot(&task, &c), 1);
+    assert_int_equal(c.transitions[HT__LEAVE], 6);
+    assert_int_equal(c.depth, 6);
+    ht__nest_destroy(&task);
+}
+
+/* Profiling's per-target table is emptied by a Reset, keys too: once
+ * full, it would otherwise lump every new target into target 0 for the
+ * life of the process. */
+static void test_target_keys_reset(void **state)
+{
+    struct ht__target_counters *out = malloc((HT__TARGET_SLOTS + 1) * sizeof(*out));
+    size_t i, n, found = 0;
+
+    assert_non_null(out);
+    ht__targets_reset();
+    for (i = 1; i <= 8 * HT__TARGET_SLOTS; i++)
+        ht__target_record(0x50000000 + i * 16, 1);
+    n = ht__targets_snapshot(out, HT__TARGET_SLOTS + 1);
+    assert_int_equal(n, HT__TARGET_SLOTS + 1);      /* full, and an overflow */
+
+    ht__targets_reset();
+    assert_int_equal(ht__targets_snapshot(out, HT__TARGET_SLOTS + 1), 0);
+    ht__target_record(0x7000000, 5);
+    n = ht__targets_snapshot(out, HT__TARGET_SLOTS + 1);
+    for (i = 0; i < n; i++)
+        if (out[i].target == 0x7000000 && out[i].calls == 1 && out[i].native_ns == 5)
+            found++;
+    assert_int_equal(n, 1);
+    assert_int_equal(found, 1);
+    ht__targets_reset();
+    free(out);
+}
+
 static void test_hook_policy(void **state)
 {
     size_t targets[1000];
@@ -299,6 +359,8 @@ int main(void)
         cmocka_unit_test(test_strict_mode_refuses_and_keeps_state),
         cmocka_unit_test(test_nesting_limit),
         cmocka_unit_test(test_pinvokes_inside_a_callback),
+        cmocka_unit_test(test_snapshot_during_an_update),
+        cmocka_unit_test(test_target_keys_reset),
         cmocka_unit_test(test_hook_policy),
     };
 

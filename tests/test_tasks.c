@@ -267,7 +267,8 @@ static void pitfall_13_join_is_alertable(void **state)
     assert_int_equal(WaitForSingleObject(thread, 100), WAIT_TIMEOUT);
     /* ... alerting the joiner ends its wait. */
     assert_hr(IHostTask_Alert(joiner.self), S_OK);
-    assert_int_equal(WaitForSingleObject(thread, 5000), WAIT_OBJECT_0);
+    if (WaitForSingleObject(thread, 10000) != WAIT_OBJECT_0)
+        fail_msg("an alert on the joiner did not end its Join(INFINITE, WAIT_ALERTABLE) within 10 s");
     assert_hr(joiner.result, HOST_E_INTERRUPTED);
     /* A timed join on a running task times out. */
     assert_hr(IHostTask_Join(joiner.target, 20, 0), HOST_E_TIMEOUT);
@@ -650,7 +651,8 @@ static void test_join_from_several_threads(void **state)
     Sleep(50);
     assert_int_equal(join.ok, 0);
     SetEvent(stop);
-    assert_int_equal(WaitForMultipleObjects(6, threads, TRUE, 15000), WAIT_OBJECT_0);
+    if (WaitForMultipleObjects(6, threads, TRUE, 15000) != WAIT_OBJECT_0)
+        fail_msg("six Joins on a task that ended did not all return within 15 s");
     assert_int_equal(join.ok, 6);
     for (i = 0; i < 6; i++)
         CloseHandle(threads[i]);
@@ -686,6 +688,33 @@ static void test_release_while_running(void **state)
     free_routine(&routine);
 }
 
+/* Sleep(0) is the CLR's yield; alertable, it is still a wait an alert
+ * ends (dotnet/coreclr@ef1e2ab3 src/vm/threads.cpp (Thread::UserSleep)
+ * turns HOST_E_INTERRUPTED into ThreadInterruptedException).  A pending
+ * alert is consumed and reported; a non-alertable Sleep(0) leaves it. */
+static void test_alertable_yield_consumes_pending_alert(void **state)
+{
+    struct fixture *fixture = *state;
+    IHostTaskStatistics *statistics;
+    HT_TASK_STATS stats;
+    IHostTask *self;
+
+    manager = fixture->manager;
+    assert_hr(IHostTaskManager_GetCurrentTask(manager, &self), S_OK);
+    assert_hr(IHostTaskManager_QueryInterface(manager, &IID_IHostTaskStatistics, (void **)&statistics), S_OK);
+    assert_hr(IHostTaskStatistics_Reset(statistics), S_OK);
+    assert_hr(IHostTask_Alert(self), S_OK);
+    assert_hr(IHostTaskManager_Sleep(manager, 0, 0), S_OK);
+    assert_hr(IHostTaskManager_Sleep(manager, 0, WAIT_ALERTABLE), HOST_E_INTERRUPTED);
+    /* Consumed: the next alertable yield is a plain one. */
+    assert_hr(IHostTaskManager_Sleep(manager, 0, WAIT_ALERTABLE), S_OK);
+    assert_hr(IHostTaskStatistics_GetCurrentTaskStats(statistics, &stats), S_OK);
+    assert_int_equal(stats.alerts, 1);
+    assert_int_equal(stats.interruptedWaits, 1);
+    IHostTaskStatistics_Release(statistics);
+    IHostTask_Release(self);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] =
@@ -695,6 +724,7 @@ int main(void)
         FIXTURE_TEST(pitfall_06_creation_failure_leaves_nothing),
         FIXTURE_TEST(test_stack_size_honoured),
         FIXTURE_TEST(pitfall_12_alert_ends_alertable_sleep),
+        FIXTURE_TEST(test_alertable_yield_consumes_pending_alert),
         FIXTURE_TEST(test_alert_waits_for_alertable_wait),
         FIXTURE_TEST(pitfall_13_join_is_alertable),
         FIXTURE_TEST(test_self_join),

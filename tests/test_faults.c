@@ -1,0 +1,813 @@
+/*
+ * Lifetimes under failure and under hostile hosts.  Runs with
+ * HOSTTASK_TEST_FAULTS=1 (tests/CMakeLists.txt), which opens the DLL's
+ * test-only fault injection (com/fault.h):
+ *
+ * - every public method that allocates, creates an event, a thread or a
+ *   handle, or binds a thread, run with a failure at each of its failure
+ *   points in turn: it returns its documented HRESULT, out-pointers are
+ *   NULL, no object, handle, heap block or module reference is left, and
+ *   the same call works once the fault is gone;
+ * - task routines that end their thread themselves (ExitThread,
+ *   FreeLibraryAndExitThread) or are ended (TerminateThread);
+ * - adoption after the DLL's thread detach, a failed TLS binding, a CLR
+ *   task released at thread exit, timed waits that end early.
+ */
+#include "test_util.h"
+#include "clr_fakes.h"
+#include "../com/fault.h"
+
+static IHostTaskManager *manager;
+static IHostTaskFaults *faults;
+
+static IHostTaskStatistics *statistics(void)
+{
+    IHostTaskStatistics *s;
+
+    assert_hr(IHostTaskManager_QueryInterface(manager, &IID_IHostTaskStatistics, (void **)&s), S_OK);
+    return s;
+}
+
+static ULONG live_tasks(void)
+{
+    IHostTaskStatistics *s = statistics();
+    ULONG live, bound;
+
+    assert_hr(IHostTaskStatistics_GetObjectCounts(s, &live, &bound), S_OK);
+    IHostTaskStatistics_Release(s);
+    return live;
+}
+
+static void wait_live_tasks(ULONG expected)
+{
+    int i;
+
+    for (i = 0; i < 500 && live_tasks() != expected; i++)
+        Sleep(10);
+    assert_int_equal(live_tasks(), expected);
+}
+
+static int setup(void **state)
+{
+    fixture_setup(state);
+    manager = ((struct fixture *)*state)->manager;
+    assert_hr(IHostTaskManager_QueryInterface(manager, &IID_IHostTaskFaults, (void **)&faults), S_OK);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    IHostTaskFaults_Arm(faults, 0, 0);
+    faults = NULL;
+    return fixture_teardown(state);
+}
+
+#define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+/* Runs fn on a new thread and waits at most 10 s for it, so that a hang
+ * fails with the name of the case. */
+static void run_bounded(LPTHREAD_START_ROUTINE fn, void *arg, const char *what)
+{
+    HANDLE thread = CreateThread(NULL, 0, fn, arg, 0, NULL);
+    DWORD code = 0;
+
+    assert_non_null(thread);
+    if (WaitForSingleObject(thread, 10000) != WAIT_OBJECT_0)
+        fail_msg("%s did not return within 10 s", what);
+    GetExitCodeThread(thread, &code);
+    CloseHandle(thread);
+    if (code == HT_WORKER_FAILED)
+        fail_msg("%s failed on its thread", what);
+}
+
+/* ---- Task routines that end their own thread ---- */
+
+struct ender
+{
+    int how;            /* 0 ExitThread, 1 FreeLibraryAndExitThread, 2 wait to be terminated */
+    HANDLE running;     /* set by the routine */
+    HANDLE self;        /* the routine's thread, for TerminateThread */
+};
+
+static DWORD WINAPI ending_routine(void *arg)
+{
+    struct ender *ender = arg;
+
+    ender->self = OpenThread(THREAD_TERMINATE | SYNCHRONIZE, FALSE, GetCurrentThreadId());
+    SetEvent(ender->running);
+    if (ender->how == 0)
+        ExitThread(7);
+    if (ender->how == 1)
+        FreeLibraryAndExitThread(LoadLibraryW(L"hosttask.dll"), 7);
+    Sleep(INFINITE);
+    return 0;
+}
+
+static void check_thread_ending(int how)
+{
+    ULONG live = live_tasks();
+    DWORD handles = open_handles();
+    struct ender ender = { how, CreateEventW(NULL, TRUE, FALSE, NULL), NULL };
+    IHostTask *task;
+
+    assert_hr(IHostTaskManager_CreateTask(manager, 0, ending_routine, &ender, &task), S_OK);
+    assert_hr(IHostTask_Start(task), S_OK);
+    assert_int_equal(WaitForSingleObject(ender.running, 10000), WAIT_OBJECT_0);
+    assert_non_null(ender.self);
+    if (how == 2)
+        assert_true(TerminateThread(ender.self, 7));
+    assert_int_equal(WaitForSingleObject(ender.self, 10000), WAIT_OBJECT_0);
+    assert_hr(IHostTask_Join(task, 10000, 0), S_OK);
+    assert_int_equal(IHostTask_Release(task), 0);
+    CloseHandle(ender.self);
+    CloseHandle(ender.running);
+    /* The task, its thread's module reference and the DLL pin are all given back. */
+    wait_live_tasks(live);
+    assert_int_equal(open_handles(), handles);
+    assert_hr(dll_can_unload_soon(), S_FALSE);  /* the fixture's objects still live */
+}
+
+static void test_routine_calls_exit_thread(void **state)
+{
+    check_thread_ending(0);
+}
+
+static void test_routine_calls_free_library_and_exit_thread(void **state)
+{
+    check_thread_ending(1);
+}
+
+static void test_routine_terminated(void **state)
+{
+    check_thread_ending(2);
+}
+
+/* ---- Adoption ---- */
+
+/* The DLL's entry point, found from its PE header (DllMain is not exported). */
+static BOOL call_dll_entry(DWORD reason)
+{
+    HMODULE module = GetModuleHandleW(L"hosttask.dll");
+    IMAGE_DOS_HEADER *dos = (IMAGE_DOS_HEADER *)module;
+    IMAGE_NT_HEADERS *nt = (IMAGE_NT_HEADERS *)((BYTE *)module + dos->e_lfanew);
+    BOOL (WINAPI *entry)(HINSTANCE, DWORD, void *);
+
+    entry = (BOOL (WINAPI *)(HINSTANCE, DWORD, void *))(void (*)(void))
+            ((BYTE *)module + nt->OptionalHeader.AddressOfEntryPoint);
+    return entry(module, reason, NULL);
+}
+
+static DWORD WINAPI adopt_after_detach_worker(void *arg)
+{
+    IHostTask *task = SENTINEL;
+
+    /* What another DLL's detach or a fiber-local storage callback would
+     * do after hosttask's detach: a call that would adopt the thread. */
+    assert_true(call_dll_entry(DLL_THREAD_DETACH));
+    assert_hr(IHostTaskManager_GetCurrentTask(manager, &task), E_OUTOFMEMORY);
+    assert_null(task);
+    assert_hr(IHostTaskManager_LeaveRuntime(manager, 1), E_OUTOFMEMORY);
+    assert_hr(IHostTaskManager_EnterRuntime(manager), S_OK);
+    return 0;
+}
+
+/* Adopting after the thread's detach would register a task nothing ever
+ * unbinds: refused, and nothing is left. */
+static void test_no_adoption_after_thread_detach(void **state)
+{
+    ULONG live = live_tasks();
+
+    run_bounded(adopt_after_detach_worker, NULL, "adoption after detach");
+    assert_int_equal(live_tasks(), live);
+}
+
+static DWORD WINAPI tls_failure_worker(void *arg)
+{
+    IHostTask *task = SENTINEL, *again;
+    ULONG live = live_tasks();
+    BOOL fired;
+    ULONG calls;
+
+    IHostTaskFaults_Arm(faults, HT_FAULT_TLS, 1);
+    assert_hr(IHostTaskManager_GetCurrentTask(manager, &task), E_OUTOFMEMORY);
+    IHostTaskFaults_GetState(faults, &fired, &calls);
+    assert_true(fired);
+    assert_null(task);
+    /* The unbound task is not left registered. */
+    assert_int_equal(live_tasks(), live);
+    /* The next call adopts, once: the same task every time after. */
+    assert_hr(IHostTaskManager_GetCurrentTask(manager, &task), S_OK);
+    assert_hr(IHostTaskManager_GetCurrentTask(manager, &again), S_OK);
+    assert_ptr_equal(task, again);
+    assert_int_equal(live_tasks(), live + 1);
+    IHostTask_Release(again);
+    IHostTask_Release(task);
+    return 0;
+}
+
+static void test_failed_tls_binding(void **state)
+{
+    ULONG live = live_tasks();
+
+    run_bounded(tls_failure_worker, NULL, "failed TLS binding");
+    wait_live_tasks(live);
+}
+
+/* ---- A CLR task released at thread exit ---- */
+
+static LONG detach_thread_id, released_in_detach;
+static ICLRTask2Vtbl watched_vtbl;
+
+static ULONG STDMETHODCALLTYPE watched_Release(ICLRTask2 *iface)
+{
+    if ((LONG)GetCurrentThreadId() == InterlockedCompareExchange(&detach_thread_id, 0, 0))
+        InterlockedIncrement(&released_in_detach);
+    return fake_task_vtbl.Release(iface);
+}
+
+static DWORD WINAPI clr_task_worker(void *arg)
+{
+    struct fake_clr_task *fake = arg;
+    IHostTask *task;
+
+    assert_hr(IHostTaskManager_GetCurrentTask(manager, &task), S_OK);
+    assert_hr(IHostTask_SetCLRTask(task, FAKE_AS_CLR_TASK(fake)), S_OK);
+    IHostTask_Release(task);
+    /* From here on, a Release on this thread is one in its detach. */
+    InterlockedExchange(&detach_thread_id, (LONG)GetCurrentThreadId());
+    return 0;
+}
+
+/* A task freed by its thread's detach runs under the loader lock, where
+ * ICLRTask::Release must not be called: the release waits for the next
+ * call outside it. */
+static void test_clr_task_not_released_under_loader_lock(void **state)
+{
+    struct fake_clr_task fake;
+    ULONG live = live_tasks();
+
+    fake_clr_task_init(&fake);
+    watched_vtbl = fake_task_vtbl;
+    watched_vtbl.Release = watched_Release;
+    fake.ICLRTask2_iface.lpVtbl = &watched_vtbl;
+    released_in_detach = 0;
+    run_bounded(clr_task_worker, &fake, "CLR task worker");
+    InterlockedExchange(&detach_thread_id, 0);
+    assert_int_equal(released_in_detach, 0);
+    /* Released by the next call that can (here GetObjectCounts). */
+    wait_live_tasks(live);
+    assert_int_equal(fake.refcount, 1);
+}
+
+/* ---- Timed waits that end early ---- */
+
+static DWORD WINAPI sleeper_routine(void *arg)
+{
+    WaitForSingleObject(arg, 10000);
+    return 0;
+}
+
+/* Windows may end a timed wait up to a tick early; the fault makes the
+ * first wait end at once.  Sleep and Join still last their time. */
+static void test_waits_that_end_early_wait_the_rest(void **state)
+{
+    HANDLE stop = CreateEventW(NULL, TRUE, FALSE, NULL);
+    IHostTask *task;
+    double start;
+
+    start = now_ms();
+    IHostTaskFaults_Arm(faults, HT_FAULT_WAIT_EARLY, 1);
+    assert_hr(IHostTaskManager_Sleep(manager, 60, 0), S_OK);
+    if (now_ms() - start < 59.5)
+        fail_msg("Sleep(60) returned after %.2f ms", now_ms() - start);
+
+    assert_hr(IHostTaskManager_CreateTask(manager, 0, sleeper_routine, stop, &task), S_OK);
+    assert_hr(IHostTask_Start(task), S_OK);
+    start = now_ms();
+    IHostTaskFaults_Arm(faults, HT_FAULT_WAIT_EARLY, 1);
+    assert_hr(IHostTask_Join(task, 60, 0), HOST_E_TIMEOUT);
+    if (now_ms() - start < 59.5)
+        fail_msg("Join(60) timed out after %.2f ms", now_ms() - start);
+    SetEvent(stop);
+    assert_hr(IHostTask_Join(task, 10000, 0), S_OK);
+    IHostTask_Release(task);
+    CloseHandle(stop);
+}
+
+/* ---- Every failure point of every method that has one ---- */
+
+struct counts
+{
+    ULONG live;
+    DWORD handles;
+    LONG heap_blocks, module_refs;
+};
+
+static void get_counts(struct counts *c)
+{
+    c->live = live_tasks();
+    c->handles = open_handles();
+    assert_hr(IHostTaskFaults_GetCounts(faults, &c->heap_blocks, &c->module_refs), S_OK);
+}
+
+/* Task threads give their objects back a moment after Join or Release. */
+static void expect_counts(const struct counts *before, const char *what, ULONG point)
+{
+    struct counts now;
+    int i;
+
+    for (i = 0; i < 500; i++)
+    {
+        get_counts(&now);
+        if (!memcmp(&now, before, sizeof(now)))
+            return;
+        Sleep(10);
+    }
+    fail_msg("%s, failure point %lu: left tasks %lu -> %lu, handles %lu -> %lu, heap blocks %ld -> %ld, "
+            "module references %ld -> %ld", what, point, before->live, now.live, before->handles,
+            now.handles, before->heap_blocks, now.heap_blocks, before->module_refs, now.module_refs);
+}
+
+/* A scenario makes one call that can fail, checks that a failure left its
+ * out-pointers NULL (or zeroed), undoes a success, and returns the call's
+ * result.  Scenarios marked foreign run on a fresh thread, which the call
+ * adopts. */
+struct scenario
+{
+    const char *name;
+    HRESULT (*run)(void);
+    BOOL foreign;
+    HRESULT failure;        /* the documented failure; S_OK where none may be reported */
+    void (*prepare)(void), (*finish)(void);     /* around each run, outside the fault */
+};
+
+static HRESULT sc_create_host_control(void)
+{
+    IHostControl *control = SENTINEL;
+    HRESULT hr = ht_create_host_control(&control);
+
+    if (FAILED(hr))
+        assert_null(control);
+    else
+        IHostControl_Release(control);
+    return hr;
+}
+
+static HRESULT sc_create_task(void)
+{
+    IHostTask *task = SENTINEL;
+    HRESULT hr = IHostTaskManager_CreateTask(manager, 0, sleeper_routine, NULL, &task);
+
+    if (FAILED(hr))
+    {
+        assert_null(task);
+        return hr;
+    }
+    assert_hr(IHostTask_Start(task), S_OK);
+    assert_hr(IHostTask_Join(task, 10000, 0), S_OK);
+    IHostTask_Release(task);
+    return hr;
+}
+
+static HRESULT sc_create_task_never_started(void)
+{
+    IHostTask *task = SENTINEL;
+    HRESULT hr = IHostTaskManager_CreateTask(manager, 0, sleeper_routine, NULL, &task);
+
+    if (FAILED(hr))
+        assert_null(task);
+    else
+        IHostTask_Release(task);
+    return hr;
+}
+
+static HRESULT sc_get_current_task(void)
+{
+    IHostTask *task = SENTINEL;
+    HRESULT hr = IHostTaskManager_GetCurrentTask(manager, &task);
+
+    if (FAILED(hr))
+        assert_null(task);
+    else
+        IHostTask_Release(task);
+    return hr;
+}
+
+static HRESULT sc_leave_runtime(void)
+{
+    HRESULT hr = IHostTaskManager_LeaveRuntime(manager, 1);
+
+    if (SUCCEEDED(hr))
+        assert_hr(IHostTaskManager_EnterRuntime(manager), S_OK);
+    return hr;
+}
+
+static HRESULT sc_reverse_enter_runtime(void)
+{
+    HRESULT hr = IHostTaskManager_ReverseEnterRuntime(manager);
+
+    assert_hr(IHostTaskManager_ReverseLeaveRuntime(manager), S_OK);
+    return hr;
+}
+
+static HRESULT sc_begin_delay_abort(void)
+{
+    HRESULT hr = IHostTaskManager_BeginDelayAbort(manager);
+
+    if (SUCCEEDED(hr))
+        assert_hr(IHostTaskManager_EndDelayAbort(manager), S_OK);
+    return hr;
+}
+
+static HRESULT sc_set_locale(void)
+{
+    return IHostTaskManager_SetLocale(manager, GetThreadLocale());
+}
+
+static HRESULT sc_current_task_stats(void)
+{
+    IHostTaskStatistics *s = statistics();
+    HT_TASK_STATS stats;
+    HRESULT hr;
+
+    memset(&stats, 0xcc, sizeof(stats));
+    hr = IHostTaskStatistics_GetCurrentTaskStats(s, &stats);
+    if (FAILED(hr))
+        assert_int_equal(stats.taskId, 0);
+    IHostTaskStatistics_Release(s);
+    return hr;
+}
+
+static HRESULT sc_target_stats(void)
+{
+    IHostTaskStatistics *s = statistics();
+    UINT count = 99;
+    HRESULT hr = IHostTaskStatistics_GetTargetStats(s, 0, NULL, &count);
+
+    if (FAILED(hr))
+        assert_int_equal(count, 0);
+    IHostTaskStatistics_Release(s);
+    return hr;
+}
+
+/* A fresh thread's first Reset allocates its task's baseline. */
+static HRESULT sc_adopt_and_reset(void)
+{
+    IHostTaskStatistics *s = statistics();
+    HRESULT hr = sc_get_current_task();
+
+    if (SUCCEEDED(hr))
+        hr = IHostTaskStatistics_Reset(s);
+    IHostTaskStatistics_Release(s);
+    return hr;
+}
+
+static IHostControl *sweep_control;
+
+static HRESULT sc_set_app_domain_manager(void)
+{
+    IUnknown *unknown = (IUnknown *)manager;
+    HRESULT hr;
+    int i;
+
+    /* Five domains: the first allocates the table, the fifth grows it. */
+    for (i = 1, hr = S_OK; i <= 5 && SUCCEEDED(hr); i++)
+        hr = IHostControl_SetAppDomainManager(sweep_control, i, unknown);
+    return hr;
+}
+
+/* A fresh control for each run, made and released outside the fault. */
+static void new_sweep_control(void)
+{
+    assert_hr(ht_create_host_control(&sweep_control), S_OK);
+}
+
+static void release_sweep_control(void)
+{
+    assert_int_equal(IHostControl_Release(sweep_control), 0);
+    sweep_control = NULL;
+}
+
+/* Cooperative mode, one slot, around the run: a task made then has its
+ * scheduling state allocated with it. */
+static void cooperative_on(void)
+{
+    IHostTaskConfig *config;
+
+    assert_hr(IHostTaskManager_QueryInterface(manager, &IID_IHostTaskConfig, (void **)&config), S_OK);
+    assert_hr(IHostTaskConfig_SetScheduler(config, 1, 0), S_OK);
+    IHostTaskConfig_Release(config);
+}
+
+static void cooperative_off(void)
+{
+    IHostTaskConfig *config;
+
+    assert_hr(IHostTaskManager_QueryInterface(manager, &IID_IHostTaskConfig, (void **)&config), S_OK);
+    assert_hr(IHostTaskConfig_SetScheduler(config, 0, 0), S_OK);
+    IHostTaskConfig_Release(config);
+}
+
+struct foreign_call
+{
+    HRESULT (*run)(void);
+    HRESULT hr;
+};
+
+static DWORD WINAPI foreign_worker(void *arg)
+{
+    struct foreign_call *call = arg;
+
+    call->hr = call->run();
+    return 0;
+}
+
+/* One run with a fault armed at failure point n (0: none); reports whether it fired. */
+static HRESULT run_scenario(const struct scenario *scenario, ULONG n, BOOL *fired)
+{
+    struct foreign_call call = { scenario->run, E_UNEXPECTED };
+    ULONG calls;
+
+    if (scenario->prepare)
+        scenario->prepare();
+    assert_hr(IHostTaskFaults_Arm(faults, HT_FAULT_ALL, n), S_OK);
+    if (!scenario->foreign)
+        call.hr = scenario->run();
+    else
+        run_bounded(foreign_worker, &call, scenario->name);
+    assert_hr(IHostTaskFaults_GetState(faults, fired, &calls), S_OK);
+    assert_hr(IHostTaskFaults_Arm(faults, 0, 0), S_OK);
+    if (scenario->finish)
+        scenario->finish();
+    return call.hr;
+}
+
+static const struct scenario scenarios[] =
+{
+    { "ht_create_host_control", sc_create_host_control, FALSE, E_OUTOFMEMORY, NULL, NULL },
+    { "CreateTask, Start, Join", sc_create_task, FALSE, E_OUTOFMEMORY, NULL, NULL },
+    { "CreateTask, Release", sc_create_task_never_started, FALSE, E_OUTOFMEMORY, NULL, NULL },
+    { "CreateTask, Release, cooperative mode", sc_create_task_never_started, FALSE, E_OUTOFMEMORY,
+      cooperative_on, cooperative_off },
+    { "CreateTask on a new thread", sc_create_task, TRUE, E_OUTOFMEMORY, NULL, NULL },
+    { "GetCurrentTask on a new thread", sc_get_current_task, TRUE, E_OUTOFMEMORY, NULL, NULL },
+    { "LeaveRuntime on a new thread", sc_leave_runtime, TRUE, E_OUTOFMEMORY, NULL, NULL },
+    /* The calls into the runtime cannot fail: the CLR would throw. */
+    { "ReverseEnterRuntime on a new thread", sc_reverse_enter_runtime, TRUE, S_OK, NULL, NULL },
+    { "BeginDelayAbort on a new thread", sc_begin_delay_abort, TRUE, E_OUTOFMEMORY, NULL, NULL },
+    /* The locale is set; only its record on a task is lost. */
+    { "SetLocale on a new thread", sc_set_locale, TRUE, S_OK, NULL, NULL },
+    { "GetCurrentTaskStats on a new thread", sc_current_task_stats, TRUE, E_OUTOFMEMORY, NULL, NULL },
+    { "GetTargetStats", sc_target_stats, FALSE, E_OUTOFMEMORY, NULL, NULL },
+    { "GetCurrentTask and Reset on a new thread", sc_adopt_and_reset, TRUE, E_OUTOFMEMORY, NULL, NULL },
+    { "SetAppDomainManager", sc_set_app_domain_manager, FALSE, E_OUTOFMEMORY, new_sweep_control,
+      release_sweep_control },
+};
+
+static ULONG sweep(const struct scenario *scenario)
+{
+    struct counts before;
+    BOOL fired;
+    ULONG n;
+    HRESULT hr;
+
+    for (n = 1; n < 1000; n++)
+    {
+        get_counts(&before);
+        hr = run_scenario(scenario, n, &fired);
+        if (!fired)
+        {
+            if (FAILED(hr))
+                fail_msg("%s failed with 0x%lx, no fault injected", scenario->name, hr);
+            expect_counts(&before, scenario->name, 0);
+            return n - 1;
+        }
+        if (hr != scenario->failure)
+            fail_msg("%s, failure point %lu: 0x%lx, not 0x%lx", scenario->name, n, hr, scenario->failure);
+        expect_counts(&before, scenario->name, n);
+        /* With the fault gone, the same call works. */
+        hr = run_scenario(scenario, 0, &fired);
+        if (FAILED(hr))
+            fail_msg("%s after failure point %lu: 0x%lx", scenario->name, n, hr);
+        expect_counts(&before, scenario->name, n);
+    }
+    fail_msg("%s: more than 1000 failure points?", scenario->name);
+    return 0;
+}
+
+static void test_every_failure_point(void **state)
+{
+    ULONG total = 0, points;
+    int i;
+
+    for (i = 0; i < (int)ARRAYSIZE(scenarios); i++)
+    {
+        points = sweep(&scenarios[i]);
+        print_message("%-45s %lu failure points\n", scenarios[i].name, points);
+        total += points;
+    }
+    print_message("failure points covered: %lu\n", total);
+    assert_true(total > 0);
+}
+
+/* The manager's own creation: with no manager alive, a new host control
+ * creates it. */
+static void test_manager_creation_failures(void **state)
+{
+    IHostControl *control;
+    LONG blocks, refs, blocks_after, refs_after;
+    BOOL fired;
+    ULONG n, calls;
+    HRESULT hr;
+
+    assert_hr(ht_create_host_control(&control), S_OK);
+    assert_hr(IHostControl_GetHostManager(control, &IID_IHostTaskManager, (void **)&manager), S_OK);
+    assert_hr(IHostTaskManager_QueryInterface(manager, &IID_IHostTaskFaults, (void **)&faults), S_OK);
+    /* The fault interface is static: it outlives the manager. */
+    assert_int_equal(IHostTaskManager_Release(manager), 1);
+    assert_int_equal(IHostControl_Release(control), 0);
+    manager = NULL;
+    for (n = 1; ; n++)
+    {
+        IHostTaskFaults_GetCounts(faults, &blocks, &refs);
+        control = SENTINEL;
+        IHostTaskFaults_Arm(faults, HT_FAULT_ALL, n);
+        hr = ht_create_host_control(&control);
+        IHostTaskFaults_GetState(faults, &fired, &calls);
+        IHostTaskFaults_Arm(faults, 0, 0);
+        if (!fired)
+            break;
+        assert_hr(hr, E_OUTOFMEMORY);
+        assert_null(control);
+        IHostTaskFaults_GetCounts(faults, &blocks_after, &refs_after);
+        assert_int_equal(blocks_after, blocks);
+        assert_int_equal(refs_after, refs);
+    }
+    print_message("ht_create_host_control, creating the manager: %lu failure points\n", n - 1);
+    assert_hr(hr, S_OK);
+    /* The control and the manager. */
+    assert_int_equal(n - 1, 2);
+    assert_int_equal(IHostControl_Release(control), 0);
+    faults = NULL;
+    assert_hr(dll_can_unload_soon(), S_OK);
+}
+
+/* ---- The manager's teardown and the next manager's creation ---- */
+
+static DWORD WINAPI last_release_worker(void *arg)
+{
+    IHostControl *control = arg;
+
+    IHostTaskFaults_Arm(faults, HT_FAULT_TEARDOWN_PAUSE, 1);
+    assert_int_equal(IHostControl_Release(control), 0);
+    return 0;
+}
+
+/* A manager created while the last one is being torn down keeps what its
+ * clients set: the teardown is atomic with the creation.  The fault holds
+ * the teardown midway for 300 ms; a creation in that window used to have
+ * its strict mode and hook policy cleared (and the policy freed under
+ * CallNeedsHostHook). */
+static void test_creation_during_teardown(void **state)
+{
+    static const SIZE_T listed[] = { 0x1234 };
+    IHostTaskConfig *config;
+    IHostControl *control, *next;
+    HANDLE thread;
+    BOOL fired = FALSE, strict, needs_hook;
+    ULONG calls;
+    int i;
+
+    assert_hr(ht_create_host_control(&control), S_OK);
+    assert_hr(IHostControl_GetHostManager(control, &IID_IHostTaskManager, (void **)&manager), S_OK);
+    assert_hr(IHostTaskManager_QueryInterface(manager, &IID_IHostTaskFaults, (void **)&faults), S_OK);
+    assert_int_equal(IHostTaskManager_Release(manager), 1);
+    manager = NULL;
+
+    thread = CreateThread(NULL, 0, last_release_worker, control, 0, NULL);
+    for (i = 0; i < 1000 && !fired; i++)
+    {
+        IHostTaskFaults_GetState(faults, &fired, &calls);
+        if (!fired)
+            Sleep(1);
+    }
+    assert_true(fired);
+    /* The teardown is under way: a new manager, configured at once. */
+    assert_hr(ht_create_host_control(&next), S_OK);
+    assert_hr(ht_get_manager_interface(next, &IID_IHostTaskConfig, (void **)&config), S_OK);
+    assert_hr(IHostTaskConfig_SetStrict(config, TRUE), S_OK);
+    assert_hr(IHostTaskConfig_SetHookPolicy(config, FALSE, 1, listed), S_OK);
+    assert_int_equal(WaitForSingleObject(thread, 10000), WAIT_OBJECT_0);
+    CloseHandle(thread);
+
+    assert_hr(IHostTaskConfig_GetStrict(config, &strict), S_OK);
+    assert_true(strict);
+    assert_hr(ht_get_manager_interface(next, &IID_IHostTaskManager, (void **)&manager), S_OK);
+    assert_hr(IHostTaskManager_CallNeedsHostHook(manager, 0x1234, &needs_hook), S_OK);
+    assert_true(needs_hook);
+    assert_hr(IHostTaskManager_CallNeedsHostHook(manager, 0x5678, &needs_hook), S_OK);
+    assert_false(needs_hook);
+    IHostTaskManager_Release(manager);
+    manager = NULL;
+    IHostTaskConfig_Release(config);
+    assert_int_equal(IHostControl_Release(next), 0);
+    faults = NULL;
+    assert_hr(dll_can_unload_soon(), S_OK);
+}
+
+/* ---- Two SetScheduler calls racing ---- */
+
+static DWORD WINAPI set_scheduler_worker(void *arg)
+{
+    IHostTaskConfig *config = arg;
+
+    IHostTaskFaults_Arm(faults, HT_FAULT_SCHEDULER_PAUSE, 1);
+    assert_hr(IHostTaskConfig_SetScheduler(config, 1, 1000), S_OK);
+    return 0;
+}
+
+/* GetScheduler reports what the core runs: the fault holds the first
+ * SetScheduler between installing its settings and recording them, while
+ * a second one installs and records its own. */
+static void test_racing_set_scheduler(void **state)
+{
+    IHostTaskStatistics *s = statistics();
+    HT_SCHEDULER_STATS stats;
+    IHostTaskConfig *config;
+    BOOL fired = FALSE;
+    UINT slots, quantum;
+    ULONG calls;
+    HANDLE thread;
+    int i;
+
+    assert_hr(IHostTaskManager_QueryInterface(manager, &IID_IHostTaskConfig, (void **)&config), S_OK);
+    thread = CreateThread(NULL, 0, set_scheduler_worker, config, 0, NULL);
+    for (i = 0; i < 1000 && !fired; i++)
+    {
+        IHostTaskFaults_GetState(faults, &fired, &calls);
+        if (!fired)
+            Sleep(1);
+    }
+    assert_true(fired);
+    assert_hr(IHostTaskConfig_SetScheduler(config, 2, 2000), S_OK);
+    assert_int_equal(WaitForSingleObject(thread, 10000), WAIT_OBJECT_0);
+    CloseHandle(thread);
+
+    assert_hr(IHostTaskConfig_GetScheduler(config, &slots, &quantum), S_OK);
+    assert_hr(IHostTaskStatistics_GetSchedulerStats(s, &stats), S_OK);
+    assert_int_equal(slots, stats.slots);
+    assert_int_equal(quantum, stats.quantumUs);
+    assert_hr(IHostTaskConfig_SetScheduler(config, 0, 0), S_OK);
+    IHostTaskConfig_Release(config);
+    IHostTaskStatistics_Release(s);
+}
+
+/* ---- A task sees itself started ---- */
+
+static DWORD WINAPI own_flags_routine(void *arg)
+{
+    IHostTaskStatistics *s = statistics();
+    HT_TASK_STATS stats;
+
+    assert_hr(IHostTaskStatistics_GetCurrentTaskStats(s, &stats), S_OK);
+    IHostTaskStatistics_Release(s);
+    *(DWORD *)arg = stats.flags;
+    return 0;
+}
+
+/* The fault holds Start for 300 ms after it resumed the thread, so the
+ * routine runs before Start returns: it must see HT_TASK_STARTED. */
+static void test_task_sees_itself_started(void **state)
+{
+    IHostTask *task;
+    DWORD flags = 0;
+
+    assert_hr(IHostTaskManager_CreateTask(manager, 0, own_flags_routine, &flags, &task), S_OK);
+    IHostTaskFaults_Arm(faults, HT_FAULT_START_PAUSE, 1);
+    assert_hr(IHostTask_Start(task), S_OK);
+    assert_hr(IHostTask_Join(task, 10000, 0), S_OK);
+    IHostTask_Release(task);
+    if (!(flags & HT_TASK_STARTED))
+        fail_msg("the routine saw its flags 0x%lx, without HT_TASK_STARTED", flags);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] =
+    {
+        TEST(test_routine_calls_exit_thread),
+        TEST(test_routine_calls_free_library_and_exit_thread),
+        TEST(test_routine_terminated),
+        TEST(test_no_adoption_after_thread_detach),
+        TEST(test_failed_tls_binding),
+        TEST(test_clr_task_not_released_under_loader_lock),
+        TEST(test_waits_that_end_early_wait_the_rest),
+        TEST(test_task_sees_itself_started),
+        TEST(test_every_failure_point),
+        TEST(test_racing_set_scheduler),
+        cmocka_unit_test(test_manager_creation_failures),
+        cmocka_unit_test(test_creation_during_teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
