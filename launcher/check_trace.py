@@ -57,6 +57,10 @@ def problems_of(trace, report, checked, yield_requests):
                     ("Join", joins, task["joins"]),
                     ("yield request", instants[tid]["yield request"], task["forcedYields"]))
         for what, traced, counted in expected:
+            # A live task records the yield requests made of it when it next
+            # gives its slot back (src/scheduler.c, take_untraced).
+            if what == "yield request" and not task["ended"] and traced <= counted:
+                continue
             if traced != counted:
                 problems.append("task %d (%s): %d %s in the trace, the report counts %d"
                                 % (tid, names[tid], traced, what, counted))
@@ -80,7 +84,8 @@ def problems_of(trace, report, checked, yield_requests):
     if scheduler["mode"] == "cooperative" and slot_waits != scheduler["waits"]:
         problems.append("%d slot waits in the trace, the scheduler counted %d" % (slot_waits, scheduler["waits"]))
     preemptions = sum(c["preemption"] for c in instants.values())
-    if preemptions != scheduler["preemptions"]:
+    live = any(not task["ended"] for task in report["tasks"])
+    if preemptions > scheduler["preemptions"] or (not live and preemptions != scheduler["preemptions"]):
         problems.append("%d preemptions in the trace, the scheduler counted %d" % (preemptions, scheduler["preemptions"]))
     if yield_requests and not any(c["yield request"] for c in instants.values()):
         problems.append("no yield request in the trace")
