@@ -20,6 +20,8 @@
 
 #define LABEL_W 230
 #define PLOT_W 1000
+/* Room right of the plot for the last tick's label, centred on the plot's end. */
+#define AXIS_MARGIN 40
 #define ROW_H 22
 #define BAR_H 14
 #define AXIS_H 28
@@ -308,7 +310,7 @@ static void draw_timeline(FILE *f, struct trace *trace)
     row.trace = trace;
     row.ns_per_px = (double)span_ns / PLOT_W;
     fprintf(f, "<svg id=\"timeline\" width=\"%d\" height=\"%.0f\" "
-            "font-family=\"sans-serif\">\n", LABEL_W + PLOT_W + 10, height);
+            "font-family=\"sans-serif\">\n", LABEL_W + PLOT_W + AXIS_MARGIN, height);
     draw_axis(f, trace, row.ns_per_px, height);
     for (i = 0; i < trace->task_count; i++)
     {
