@@ -1,6 +1,6 @@
 /*
  * hosttask-bench: what hosttask costs, measured against references in the
- * same run (issue 5).
+ * same run.
  *
  *   hosttask-bench [--quick] [--reps N] [--json FILE]
  *

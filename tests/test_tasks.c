@@ -45,8 +45,8 @@ static void free_routine(struct routine *routine)
         CloseHandle(routine->release);
 }
 
-/* Spec pitfall 5: Start is S_OK exactly once and the routine runs once;
- * nothing runs before Start (spec 5.11). */
+/* docs/contract.md pitfall 05: Start is S_OK exactly once and the routine runs once;
+ * nothing runs before Start (docs/contract.md §5.11). */
 static void pitfall_05_start_once(void **state)
 {
     struct fixture *fixture = *state;
@@ -65,7 +65,7 @@ static void pitfall_05_start_once(void **state)
     assert_hr(IHostTask_Start(task), HOST_E_INVALIDOPERATION);
     assert_hr(IHostTask_Join(task, 5000, WAIT_ALERTABLE | WAIT_NOTINDEADLOCK), S_OK);
     assert_int_equal(routine.runs, 1);
-    /* The routine's thread saw its own task (spec 5.11). */
+    /* The routine's thread saw its own task (docs/contract.md §5.11). */
     assert_ptr_equal(routine.seen, task);
     assert_hr(IHostTask_Start(task), HOST_E_INVALIDOPERATION);
     /* Joining an ended task returns at once, again and again. */
@@ -85,7 +85,7 @@ static void test_create_task_arguments(void **state)
     assert_hr(IHostTaskManager_CreateTask(fixture->manager, 0, counting_routine, NULL, NULL), E_POINTER);
 }
 
-/* Spec pitfall 6: a failed creation returns E_OUTOFMEMORY and a NULL task
+/* docs/contract.md pitfall 06: a failed creation returns E_OUTOFMEMORY and a NULL task
  * and leaves nothing behind. */
 static void pitfall_06_creation_failure_leaves_nothing(void **state)
 {
@@ -154,7 +154,7 @@ static DWORD WINAPI alertable_sleeper(void *arg)
     return 0;
 }
 
-/* Spec pitfall 12 and 5.13: Alert ends an alertable Sleep at once. */
+/* docs/contract.md pitfall 12 and §5.13: Alert ends an alertable Sleep at once. */
 static void pitfall_12_alert_ends_alertable_sleep(void **state)
 {
     struct fixture *fixture = *state;
@@ -245,7 +245,7 @@ static DWORD WINAPI alertable_joiner(void *arg)
     return 0;
 }
 
-/* Spec pitfall 13: an alertable Join is ended by an alert on the joining
+/* docs/contract.md pitfall 13: an alertable Join is ended by an alert on the joining
  * task (not the joined one), with HOST_E_INTERRUPTED. */
 static void pitfall_13_join_is_alertable(void **state)
 {
@@ -324,7 +324,7 @@ static DWORD WINAPI adopted_thread(void *arg)
     return 0;
 }
 
-/* Spec pitfall 7: SetPriority and Join act on the task's thread, not the
+/* docs/contract.md pitfall 07: SetPriority and Join act on the task's thread, not the
  * caller's, also for an adopted thread. */
 static void pitfall_07_priority_and_join_hit_the_task(void **state)
 {
@@ -412,7 +412,7 @@ static void wait_live_tasks(ULONG expected)
     assert_int_equal(live_tasks(), expected);
 }
 
-/* Spec pitfalls 4 and 20: the CLR task is AddRef'd when stored, released
+/* docs/contract.md pitfalls 04 and 20: the CLR task is AddRef'd when stored, released
  * when replaced, cleared by NULL, released when the task object goes. */
 static void pitfall_20_set_clr_task(void **state)
 {
@@ -465,7 +465,7 @@ static void pitfall_10_task_query_interface(void **state)
     wait_live_tasks(live - 1);
 }
 
-/* Spec pitfall 9: no fixed table; 256 tasks live at once. */
+/* docs/contract.md pitfall 09: no fixed table; 256 tasks live at once. */
 static void pitfall_09_many_live_tasks(void **state)
 {
     struct fixture *fixture = *state;
@@ -518,7 +518,7 @@ static DWORD WINAPI storm_worker(void *arg)
     return 0;
 }
 
-/* Spec pitfalls 16 and 17: a CreateTask storm from 8 threads, 800 tasks
+/* docs/contract.md pitfalls 16 and 17: a CreateTask storm from 8 threads, 800 tasks
  * through their whole life: every one created, every one freed, no handle
  * left behind. */
 static void pitfall_16_17_create_storm_leaves_nothing(void **state)
