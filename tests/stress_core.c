@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "test_assert.h"
 
 #include "core.h"
 
@@ -537,7 +538,7 @@ static void check_known_records(void)
         for (j = 0; j < FINAL_RECORDS; j++)
             expected[(j * 7 + self) % NPROFILED]++;
     n = ht__targets_snapshot(out, HT__TARGET_SLOTS + 1);
-    assert_true(n <= NPROFILED + 1);
+    assert_le(n, NPROFILED + 1);
     for (i = 0; i < n; i++)
     {
         total += out[i].calls;
@@ -549,7 +550,7 @@ static void check_known_records(void)
         }
         for (j = 0; j < NPROFILED && profiled[j] != out[i].target; j++)
             ;
-        assert_true(j < NPROFILED);
+        assert_lt(j, NPROFILED);
         assert_false(listed[j]);
         listed[j] = 1;
         assert_int_equal(out[i].calls, expected[j]);
@@ -622,7 +623,7 @@ static void test_stress(void **state)
             "%lu strict toggles\n", atomic_load(&total_ops), atomic_load(&total_tasks),
             atomic_load(&total_snapshots), atomic_load(&total_lookups), atomic_load(&total_policies), toggles);
     assert_int_equal(atomic_load(&failures), 0);
-    assert_true(atomic_load(&total_snapshots) > 0);
+    assert_gt(atomic_load(&total_snapshots), 0);
 
     ht__targets_reset();
     run_threads(record_known);

@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "test_assert.h"
 
 #include "scheduler.h"
 
@@ -380,8 +381,8 @@ static struct ht__sched_stats get_stats(void)
 
     assert_int_equal(ht__sched_get(&stats), 1);
     assert_true(histogram_consistent(&stats));
-    assert_true(stats.waits <= stats.acquisitions);
-    assert_true(stats.held <= stats.slots);
+    assert_le(stats.waits, stats.acquisitions);
+    assert_le(stats.held, stats.slots);
     return stats;
 }
 
@@ -401,7 +402,7 @@ static void wait_for_waiters(uint32_t n)
         assert_int_equal(ht__sched_get(&stats), 1);
         if (stats.waiting == n)
             return;
-        assert_true(stats.waiting < n);
+        assert_lt(stats.waiting, n);
         if (now_ms() - start > TIMEOUT_MS)
             fail_msg("%u waiters after %u ms, expected %u", stats.waiting, TIMEOUT_MS, n);
         sleep_ms(1);
@@ -1393,8 +1394,8 @@ static void check_runaways(const struct actor *actor)
 
     assert_int_equal(atomic_load(&actor->sched.forced_yields), flags);
     assert_int_equal(atomic_load(&actor->fires), flags);
-    assert_true(flags <= ht__sched_acquisitions((struct ht__sched_task *)&actor->sched));
-    assert_true(flags <= atomic_load(&actor->prepares));
+    assert_le(flags, ht__sched_acquisitions((struct ht__sched_task *)&actor->sched));
+    assert_le(flags, atomic_load(&actor->prepares));
 }
 
 static double stress_seconds(void)
@@ -1436,7 +1437,7 @@ static void stress_slots(uint32_t slots, uint64_t ms)
     stop_workers(threads);
     assert_int_equal(atomic_load(&failures), 0);
     assert_int_equal(atomic_load(&stress.mask), 0);
-    assert_true(atomic_load(&stress.max_holders) <= (int)slots);
+    assert_le(atomic_load(&stress.max_holders), (int)slots);
 
     stats = get_stats();
     assert_int_equal(stats.held, 0);
@@ -1591,7 +1592,7 @@ static void test_second_runaway_after_preemption(void **state)
      * off the processor for a while, so the bound is generous; the defect
      * this guards against waited until TIMEOUT_MS. */
     waited = third.granted_ms - second.granted_ms;
-    assert_true(waited < 2000);
+    assert_lt(waited, 2000);
     assert_int_equal(ht__sched_release(&first.sched), 0);
     assert_int_equal(get_stats().preemptions, 2);
     actor_destroy(&first);
@@ -1670,7 +1671,7 @@ static void test_retake_from_native(void **state)
     acquire(&leaver);
     waiter_join(&w);
     stats = get_stats();
-    assert_true(stats.waits <= 1);
+    assert_le(stats.waits, 1);
     assert_int_equal(stats.acquisitions, 4);
 
     /* Someone waits when it leaves: the slot goes at once. */
@@ -1769,7 +1770,7 @@ static void test_blocking_yield_request(void **state)
     start = now_ms();
     while (!atomic_load(&fire_blocked))
     {
-        assert_true(now_ms() - start < TIMEOUT_MS);
+        assert_lt(now_ms() - start, TIMEOUT_MS);
         sleep_ms(1);
     }
     assert_true(wait_for_preemption(&runaway));

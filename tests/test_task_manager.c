@@ -359,7 +359,7 @@ static DWORD WINAPI sta_pump_worker(void *arg)
     timer = SetTimer(NULL, 0, 10, note_timer);
     assert_int_not_equal(timer, 0);
     assert_hr(IHostTaskManager_Sleep(manager, 200, WAIT_MSGPUMP), S_OK);
-    assert_true(InterlockedCompareExchange(&timer_fired, 0, 0) > 0);
+    assert_gt(InterlockedCompareExchange(&timer_fired, 0, 0), 0);
     KillTimer(NULL, timer);
     CoUninitialize();
     return 0;

@@ -138,7 +138,7 @@ static void test_stack_size_honoured(void **state)
     assert_hr(IHostTaskManager_CreateTask(manager, 8 << 20, stack_probe, &reserved, &task), S_OK);
     assert_hr(IHostTask_Start(task), S_OK);
     assert_hr(IHostTask_Join(task, 5000, 0), S_OK);
-    assert_true(reserved >= (8 << 20));
+    assert_ge(reserved, (8 << 20));
     IHostTask_Release(task);
 }
 
@@ -150,7 +150,7 @@ static DWORD WINAPI alertable_sleeper(void *arg)
     SetEvent(events[0]);
     start = now_ms();
     assert_hr(IHostTaskManager_Sleep(manager, 5000, WAIT_ALERTABLE), HOST_E_INTERRUPTED);
-    assert_true(now_ms() - start < 2500);
+    assert_lt(now_ms() - start, 2500);
     return 0;
 }
 
@@ -188,7 +188,7 @@ static DWORD WINAPI non_alertable_sleeper(void *arg)
      * time and leaves the alert for the next alertable wait. */
     start = now_ms();
     assert_hr(IHostTaskManager_Sleep(manager, 100, 0), S_OK);
-    assert_true(now_ms() - start >= 95);
+    assert_ge(now_ms() - start, 95);
     assert_hr(IHostTaskManager_Sleep(manager, 5000, WAIT_ALERTABLE), HOST_E_INTERRUPTED);
     /* Consumed: the next alertable wait runs its time. */
     assert_hr(IHostTaskManager_Sleep(manager, 10, WAIT_ALERTABLE), S_OK);
@@ -301,7 +301,7 @@ static void test_self_join(void **state)
     assert_hr(IHostTask_Join(self, 100, WAIT_ALERTABLE), HOST_E_TIMEOUT);
     QueryPerformanceCounter(&end);
     elapsed_ms = (double)(end.QuadPart - start.QuadPart) * 1000.0 / (double)frequency.QuadPart;
-    assert_true(elapsed_ms >= 90.0);
+    assert_ge(elapsed_ms, 90.0);
     assert_hr(IHostTask_Join(self, 0, WAIT_ALERTABLE), HOST_E_TIMEOUT);
     assert_hr(IHostTask_Join(self, 0, 0), HOST_E_TIMEOUT);
     assert_hr(IHostTask_Join(self, 10, WAIT_NOTINDEADLOCK), HOST_E_TIMEOUT);
@@ -600,15 +600,15 @@ static void test_alert_races_sleep_end(void **state)
     assert_hr(IHostTask_Join(racer.task, 30000, 0), S_OK);
     /* Every Sleep returned one of the two codes the CLR accepts. */
     assert_int_equal(racer.interrupted + racer.elapsed, 200);
-    assert_true(racer.interrupted >= 1);
-    assert_true(racer.drained <= 1);
+    assert_ge(racer.interrupted, 1);
+    assert_le(racer.drained, 1);
     /* The statistics saw exactly the interruptions the task saw. */
     assert_hr(IHostTaskManager_QueryInterface(manager, &IID_IHostTaskStatistics, (void **)&statistics), S_OK);
     assert_hr(IHostTaskStatistics_GetTaskStats(statistics, 64, stats, &count), S_OK);
     for (i = 0; i < count; i++)
         if (stats[i].alerts == 200)
             break;
-    assert_true(i < count);
+    assert_lt(i, count);
     assert_int_equal(stats[i].interruptedWaits, racer.interrupted + racer.drained);
     IHostTaskStatistics_Release(statistics);
     IHostTask_Release(racer.task);
