@@ -6,7 +6,6 @@
 
 /* ---- The machine ---- */
 
-
 void read_cpu_times(struct cpu_times *t)
 {
     unsigned long long v[10] = { 0 };

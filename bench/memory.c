@@ -317,7 +317,6 @@ static long open_files_limit(void)
     return limit;
 }
 
-
 struct memory_figures
 {
     struct series *heap, *heap_ht, *heap_win, *committed, *committed_ht, *committed_win, *handles, *leak;

@@ -6,7 +6,6 @@
 
 /* ---- Results ---- */
 
-
 #define MAX_ROWS 40
 static struct row rows[MAX_ROWS];
 int nrows;
@@ -114,7 +113,6 @@ void print_table(FILE *out)
 }
 
 /* ---- JSON, with the project's writer (common/json.h) ---- */
-
 
 static void build_json(FILE *f, const struct machine *m)
 {

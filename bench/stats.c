@@ -5,7 +5,6 @@
 
 /* ---- Samples ---- */
 
-
 struct series *all_series[MAX_SERIES];
 int nseries;
 

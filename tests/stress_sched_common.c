@@ -9,7 +9,6 @@ atomic_ulong failures;
 
 /* ---- Tasks, and the runaway callbacks ---- */
 
-
 struct actor *actor_from_sched(struct ht__sched_task *task)
 {
     return (struct actor *)((char *)task - offsetof(struct actor, sched));
@@ -269,8 +268,6 @@ void record_grant(int id)
     if (i < 16)
         order[i] = id;
 }
-
-
 
 void waiter_main(void *arg)
 {

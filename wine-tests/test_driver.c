@@ -151,7 +151,7 @@ static void check_policy(enum htd_pinvoke_style style)
     finish_session(s, TRUE);
     assert_hr(s->hr_execute2, S_OK);
     for (first = s->targets_after_first; first->target != tick; first++)
-        assert_true(first < s->targets_after_first + s->target_count_after_first);   /* pointers */
+        assert_true(first < s->targets_after_first + s->target_count_after_first); /* pointers */
     second = htd_find_target(s->sim, tick);
     assert_int_equal(first->target, tick);
     assert_int_equal(first->wrapped_calls, 1000);
