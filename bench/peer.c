@@ -10,7 +10,7 @@
  *
  * The baseline: tasks tracked the way the public IHostTaskManager
  * implementations track them (C++ thread-per-task wrappers; see
- * /work/shared/spec/hosting-contract.md, section 6): a map from thread id
+ * docs/contract.md §6): a map from thread id
  * to task, behind one process-wide CRITICAL_SECTION, looked up on every
  * transition.  The map here is a hash table, which is faster than the
  * std::map those hosts use, so the baseline errs on the fast side.

@@ -1,6 +1,6 @@
 /*
  * hosttask-sched-bench: the cooperative scheduler against thread-per-task
- * (issue 6), measured in one run, each figure the median of several
+ * measured in one run, each figure the median of several
  * repetitions, ratios next to the absolute figures.
  *
  *  1. Throughput: 64 tasks (CreateTask) that each alternate CPU-bound

@@ -454,7 +454,7 @@ static HRESULT STDMETHODCALLTYPE task_manager_EndThreadAffinity(IHostTaskManager
 
 /* Stack guarantees are real: the thread's own SetThreadStackGuarantee, so
  * that the CLR's request takes effect on the thread it runs on.  Where the
- * system refuses, E_NOTIMPL (the contract's only other code) makes the CLR
+ * system refuses, E_NOTIMPL (the only other code docs/contract.md §3.2 allows) makes the CLR
  * call SetThreadStackGuarantee itself and see the system's own answer. */
 static HRESULT STDMETHODCALLTYPE task_manager_SetStackGuarantee(IHostTaskManager *iface, ULONG guarantee)
 {

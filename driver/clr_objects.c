@@ -219,7 +219,7 @@ static HRESULT STDMETHODCALLTYPE clr_task_Reset(ICLRTask2 *iface, BOOL full)
     struct htd_clr_task *task = impl_from_ICLRTask2(iface);
 
     InterlockedIncrement(&task->calls[HTD_TASK_RESET]);
-    /* Spec 4 (threads.cpp Thread::Reset): E_FAIL before the runtime
+    /* docs/contract.md §4 (threads.cpp Thread::Reset): E_FAIL before the runtime
      * started; own thread only, not for threads the CLR created. */
     if (!task->thread->runtime->started)
         return E_FAIL;

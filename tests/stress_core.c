@@ -31,21 +31,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "test_assert.h"
 
 #include "core.h"
 
+#define STRESS_JOIN_TIMEOUT_MS 120000u
+#include "stress_shim.h"
+
+atomic_ulong failures;   /* CHECK's count (tests/stress_shim.h) */
+
 #ifdef _WIN32
-#include <windows.h>
-typedef HANDLE thread_t;
 typedef CRITICAL_SECTION lock_t;
 #define lock_init(l) InitializeCriticalSection(l)
 #define lock_free(l) DeleteCriticalSection(l)
 #define lock_take(l) EnterCriticalSection(l)
 #define lock_drop(l) LeaveCriticalSection(l)
 #else
-#include <pthread.h>
-#include <time.h>
-typedef pthread_t thread_t;
 typedef pthread_mutex_t lock_t;
 #define lock_init(l) pthread_mutex_init(l, NULL)
 #define lock_free(l) pthread_mutex_destroy(l)
@@ -78,122 +79,42 @@ struct slot
 static struct slot slots[NWORKERS];
 static atomic_int phase;
 static atomic_int acks;          /* workers that have seen PHASE_STRICT */
-static atomic_ulong failures;
 static atomic_ulong total_ops, total_snapshots, total_lookups, total_policies, total_tasks;
 
 /* Probes: hooked targets never need the hook (default TRUE, listed), and
  * unhooked ones always do (default FALSE, listed), in every policy. */
 static size_t hooked[NPROBES], unhooked[NPROBES], random_targets[NRANDOM], profiled[NPROFILED];
 
-#define CHECK(cond, ...) \
-    do \
-    { \
-        if (!(cond) && atomic_fetch_add(&failures, 1) < 10) \
-        { \
-            fprintf(stderr, "stress_core: %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__); \
-            fputc('\n', stderr); \
-        } \
-    } while (0)
-
-static uint64_t next_random(uint64_t *state)
-{
-    uint64_t x = *state;
-
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *state = x;
-}
-
-/* ---- A small platform layer: threads, time ---- */
+/* ---- Workers, each given its index ---- */
 
 typedef void (*thread_fn)(int index);
-struct thread_start
+struct indexed_start
 {
     thread_fn fn;
     int index;
 };
 
-#ifdef _WIN32
-static DWORD WINAPI thread_main(void *arg)
+static void start_indexed(void *arg)
 {
-    struct thread_start *start = arg;
+    struct indexed_start *start = arg;
 
     start->fn(start->index);
-    return 0;
 }
-
-static void thread_create(thread_t *thread, struct thread_start *start)
-{
-    *thread = CreateThread(NULL, 0, thread_main, start, 0, NULL);
-    assert_non_null(*thread);
-}
-
-static void thread_join(thread_t thread)
-{
-    assert_int_equal(WaitForSingleObject(thread, 120000), WAIT_OBJECT_0);
-    CloseHandle(thread);
-}
-
-static uint64_t now_ms(void)
-{
-    return GetTickCount64();
-}
-
-static void sleep_ms(unsigned int ms)
-{
-    Sleep(ms);
-}
-#else
-static void *thread_main(void *arg)
-{
-    struct thread_start *start = arg;
-
-    start->fn(start->index);
-    return NULL;
-}
-
-static void thread_create(thread_t *thread, struct thread_start *start)
-{
-    assert_int_equal(pthread_create(thread, NULL, thread_main, start), 0);
-}
-
-static void thread_join(thread_t thread)
-{
-    assert_int_equal(pthread_join(thread, NULL), 0);
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(unsigned int ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-    nanosleep(&ts, NULL);
-}
-#endif
 
 static void run_threads(thread_fn fn)
 {
-    struct thread_start starts[NWORKERS];
-    thread_t threads[NWORKERS];
+    struct indexed_start starts[NWORKERS];
+    struct thread threads[NWORKERS];
     int i;
 
     for (i = 0; i < NWORKERS; i++)
     {
         starts[i].fn = fn;
         starts[i].index = i;
-        thread_create(&threads[i], &starts[i]);
+        thread_start(&threads[i], start_indexed, &starts[i]);
     }
     for (i = 0; i < NWORKERS; i++)
-        thread_join(threads[i]);
+        thread_join(&threads[i]);
 }
 
 /* ---- Checks on one snapshot ---- */
@@ -537,7 +458,7 @@ static void check_known_records(void)
         for (j = 0; j < FINAL_RECORDS; j++)
             expected[(j * 7 + self) % NPROFILED]++;
     n = ht__targets_snapshot(out, HT__TARGET_SLOTS + 1);
-    assert_true(n <= NPROFILED + 1);
+    assert_le(n, NPROFILED + 1);
     for (i = 0; i < n; i++)
     {
         total += out[i].calls;
@@ -549,7 +470,7 @@ static void check_known_records(void)
         }
         for (j = 0; j < NPROFILED && profiled[j] != out[i].target; j++)
             ;
-        assert_true(j < NPROFILED);
+        assert_lt(j, NPROFILED);
         assert_false(listed[j]);
         listed[j] = 1;
         assert_int_equal(out[i].calls, expected[j]);
@@ -570,8 +491,8 @@ static void test_stress(void **state)
     const char *env = getenv("HT_STRESS_SECONDS");
     double seconds = env ? atof(env) : 3.0;
     uint64_t start, lenient_ms = (uint64_t)(seconds * 600), strict_ms = (uint64_t)(seconds * 400);
-    struct thread_start starts[NWORKERS];
-    thread_t threads[NWORKERS];
+    struct indexed_start starts[NWORKERS];
+    struct thread threads[NWORKERS];
     uint64_t rng = 42;
     unsigned long toggles = 0;
     int i;
@@ -596,7 +517,7 @@ static void test_stress(void **state)
     {
         starts[i].fn = worker;
         starts[i].index = i;
-        thread_create(&threads[i], &starts[i]);
+        thread_start(&threads[i], start_indexed, &starts[i]);
     }
     sleep_ms((unsigned int)lenient_ms);
 
@@ -614,7 +535,7 @@ static void test_stress(void **state)
     }
     atomic_store(&phase, PHASE_STOP);
     for (i = 0; i < NWORKERS; i++)
-        thread_join(threads[i]);
+        thread_join(&threads[i]);
     atomic_store(&ht__strict, 0);
     atomic_store(&ht__profiling, 0);
 
@@ -622,7 +543,7 @@ static void test_stress(void **state)
             "%lu strict toggles\n", atomic_load(&total_ops), atomic_load(&total_tasks),
             atomic_load(&total_snapshots), atomic_load(&total_lookups), atomic_load(&total_policies), toggles);
     assert_int_equal(atomic_load(&failures), 0);
-    assert_true(atomic_load(&total_snapshots) > 0);
+    assert_gt(atomic_load(&total_snapshots), 0);
 
     ht__targets_reset();
     run_threads(record_known);

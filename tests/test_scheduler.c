@@ -126,7 +126,7 @@ static void test_default_is_thread_per_task(void **state)
     /* Auto: one slot per processor; default quantum. */
     assert_hr(ht_set_scheduler(fixture->control, HT_SCHEDULER_AUTO, 0), S_OK);
     assert_hr(IHostTaskConfig_GetScheduler(config, &slots, &quantum), S_OK);
-    assert_true(slots >= 1);
+    assert_ge(slots, 1);
     assert_int_equal(quantum, HT_SCHEDULER_DEFAULT_QUANTUM_US);
     assert_int_equal(scheduler_stats(fixture).slots, slots);
     assert_hr(ht_set_scheduler(fixture->control, 5000, 0), E_INVALIDARG);
@@ -161,16 +161,16 @@ static void test_one_slot_serializes_managed_code(void **state)
     *(volatile double *)&a.spin = 0;
     finish_runner(&a);
     finish_runner(&b);
-    assert_true(b.started >= a.ended - 1.0);
+    assert_ge(b.started, a.ended - 1.0);
     assert_true(a.stats.flags & HT_TASK_HOLDS_SLOT);
     /* b queued before it was seen waiting and got the slot after a ended. */
-    assert_true(b.stats.slotWaitNs + 1000000ull >= (UINT64)((a.ended - seen_waiting) * 1e6));
+    assert_ge(b.stats.slotWaitNs + 1000000ull, (UINT64)((a.ended - seen_waiting) * 1e6));
     stats = scheduler_stats(fixture);
     assert_int_equal(stats.slots, 1);
-    assert_true(stats.waits >= 1);
+    assert_ge(stats.waits, 1);
     assert_int_equal(stats.forcedYields, 0);
     assert_int_equal(stats.preemptions, 0);
-    assert_true(stats.maxWaitNs >= b.stats.slotWaitNs);
+    assert_ge(stats.maxWaitNs, b.stats.slotWaitNs);
     assert_int_equal(stats.held, 0);
     assert_int_equal(stats.waiting, 0);
     assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
@@ -196,12 +196,12 @@ static void test_runaway_without_clr_task_preempted(void **state)
     assert_true(*(volatile double *)&a.ended == 0);
     *(volatile double *)&a.spin = 0;
     finish_runner(&a);
-    assert_true(b.ended < a.ended);
-    assert_true(a.stats.forcedYields >= 1);
+    assert_lt(b.ended, a.ended);
+    assert_ge(a.stats.forcedYields, 1);
     assert_false(a.stats.flags & HT_TASK_HOLDS_SLOT);
     stats = scheduler_stats(fixture);
-    assert_true(stats.forcedYields >= 1);
-    assert_true(stats.preemptions >= 1);
+    assert_ge(stats.forcedYields, 1);
+    assert_ge(stats.preemptions, 1);
     assert_int_equal(stats.held, 0);
     assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
     CloseHandle(a.ready);
@@ -228,11 +228,11 @@ static void test_runaway_asked_to_yield(void **state)
     assert_true(*(volatile double *)&a.ended == 0);
     *(volatile double *)&a.spin = 0;
     finish_runner(&a);
-    assert_true(b.ended < a.ended);
-    assert_true(a.stats.forcedYields >= 1);
+    assert_lt(b.ended, a.ended);
+    assert_ge(a.stats.forcedYields, 1);
     stats = scheduler_stats(fixture);
-    assert_true(stats.forcedYields >= 1);
-    assert_true(stats.punishments >= 1);
+    assert_ge(stats.forcedYields, 1);
+    assert_ge(stats.punishments, 1);
     assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
     CloseHandle(a.ready);
 }
@@ -259,7 +259,7 @@ static void test_delay_abort_after_request_not_preempted(void **state)
     assert_true(a.delay_abort);
     assert_int_equal(a.stats.forcedYields, 1);
     assert_int_equal(scheduler_stats(fixture).preemptions, 0);
-    assert_true(b.started >= a.ended - 1.0);
+    assert_ge(b.started, a.ended - 1.0);
     assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
     CloseHandle(a.ready);
 }
@@ -382,7 +382,7 @@ static void test_native_block_does_not_starve(void **state)
     assert_int_equal(scheduler_stats(fixture).preemptions, 0);
     /* The blocked task kept its slot "in native code" until the first
      * other task took it back. */
-    assert_true(scheduler_stats(fixture).retakes >= 1);
+    assert_ge(scheduler_stats(fixture).retakes, 1);
     assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
 }
 
@@ -552,12 +552,12 @@ static void test_reentrant_yield_task(void **state)
     *(volatile double *)&a.spin = 0;
     finish_runner(&a);
     finish_runner(&b);
-    assert_true(a.clr.yields >= 1);
+    assert_ge(a.clr.yields, 1);
     /* Not on either task's thread. */
     assert_true(yield_caller != 0);
     assert_true((DWORD)yield_caller != a.stats.threadId);
     assert_true((DWORD)yield_caller != b.stats.threadId);
-    assert_true(scheduler_stats(fixture).preemptions >= 1);
+    assert_ge(scheduler_stats(fixture).preemptions, 1);
     assert_int_equal(scheduler_stats(fixture).waiting, 0);
     CloseHandle(a.ready);
     assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
@@ -605,7 +605,7 @@ static DWORD WINAPI alerted_waiter(void *arg)
     /* This task waited for its slot while alerted: the alert is kept, and
      * its first alertable wait ends at once. */
     assert_hr(IHostTaskManager_Sleep(manager, 5000, WAIT_ALERTABLE), HOST_E_INTERRUPTED);
-    assert_true(now_ms() - start < 1000);
+    assert_lt(now_ms() - start, 1000);
     *(double *)arg = start;
     return 0;
 }
@@ -633,7 +633,7 @@ static void test_alert_during_slot_wait(void **state)
     finish_runner(&holder);
     assert_hr(IHostTask_Join(waiter, 10000, 0), S_OK);
     /* It ran only once the holder was done. */
-    assert_true(waiter_started >= holder.ended - 1.0);
+    assert_ge(waiter_started, holder.ended - 1.0);
     IHostTask_Release(waiter);
     CloseHandle(holder.ready);
     assert_hr(ht_set_scheduler(fixture->control, 0, 0), S_OK);
@@ -728,11 +728,11 @@ static void test_parked_holder_is_preempted(void **state)
     /* It runs to its end while the holder is still parked. */
     assert_hr(IHostTask_Join(other.task, 5000, 0), S_OK);
     finish_runner(&other);
-    assert_true(other.stats.slotWaitNs < 1000 * 1000000ull);
+    assert_lt(other.stats.slotWaitNs, 1000 * 1000000ull);
     stats = scheduler_stats(fixture);
-    assert_true(stats.preemptions >= 1);
-    assert_true(stats.forcedYields >= 1);
-    assert_true(parked.clr.yields >= 1);
+    assert_ge(stats.preemptions, 1);
+    assert_ge(stats.forcedYields, 1);
+    assert_ge(parked.clr.yields, 1);
     SetEvent(parked.release);
     assert_int_equal(WaitForSingleObject(thread, 5000), WAIT_OBJECT_0);
     assert_int_equal(parked.clr.refcount, 1);

@@ -15,7 +15,7 @@ static void test_get_current_task(void **state)
 
     manager = fixture->manager;
     assert_hr(IHostTaskManager_GetCurrentTask(manager, NULL), E_POINTER);
-    /* Spec pitfall 3: +1 reference per call, also when the task exists. */
+    /* docs/contract.md pitfall 03: +1 reference per call, also when the task exists. */
     assert_hr(IHostTaskManager_GetCurrentTask(manager, &a), S_OK);
     assert_non_null(a);
     expect_ref(a, 1);
@@ -39,7 +39,7 @@ static DWORD WINAPI get_task_worker(void *arg)
     return 0;
 }
 
-/* Spec pitfall 7: the GetCurrentThread() pseudo-handle as the key would give
+/* docs/contract.md pitfall 07: the GetCurrentThread() pseudo-handle as the key would give
  * every thread the same task. */
 static void pitfall_07_threads_get_distinct_tasks(void **state)
 {
@@ -61,7 +61,7 @@ static void pitfall_07_threads_get_distinct_tasks(void **state)
     IHostTask_Release(mine);
 }
 
-/* Spec pitfall 11: a timed-out Sleep is S_OK whatever the options, never
+/* docs/contract.md pitfall 11: a timed-out Sleep is S_OK whatever the options, never
  * HOST_E_TIMEOUT or RPC_S_CALLPENDING. */
 static void pitfall_11_sleep_timeout_is_s_ok(void **state)
 {
@@ -181,7 +181,7 @@ static DWORD WINAPI calls_beside_a_sleeper(void *arg)
     return 0;
 }
 
-/* Spec pitfall 8: no process-wide lock is held across a wait.  A task
+/* docs/contract.md pitfall 08: no process-wide lock is held across a wait.  A task
  * sleeps for a minute; beside it, the calls that take the registry and
  * start a thread must finish (given 10 s, not the minute), and then an
  * alert ends the sleep.  No timing threshold: a lock held across the
@@ -259,7 +259,7 @@ static DWORD WINAPI delay_abort_worker(void *arg)
     HT_TASK_STATS stats;
 
     assert_hr(IHostTaskManager_QueryInterface(manager, &IID_IHostTaskStatistics, (void **)&statistics), S_OK);
-    /* Spec 5.17: not nested; an extra Begin or End is refused, changing nothing. */
+    /* docs/contract.md §5.17: not nested; an extra Begin or End is refused, changing nothing. */
     assert_hr(IHostTaskManager_EndDelayAbort(manager), E_UNEXPECTED);
     assert_hr(IHostTaskManager_BeginDelayAbort(manager), S_OK);
     assert_hr(IHostTaskStatistics_GetCurrentTaskStats(statistics, &stats), S_OK);
@@ -287,10 +287,10 @@ static DWORD WINAPI stack_guarantee_worker(void *arg)
 {
     ULONG guarantee = 0xdeadbeef;
 
-    /* Spec pitfall 14: the value is always written. */
+    /* docs/contract.md pitfall 14: the value is always written. */
     assert_hr(IHostTaskManager_GetStackGuarantee(manager, &guarantee), S_OK);
     assert_int_not_equal(guarantee, 0xdeadbeef);
-    /* Spec 5.16: what the CLR does when the guarantee is too small. */
+    /* docs/contract.md §5.16: what the CLR does when the guarantee is too small. */
     assert_hr(IHostTaskManager_SetStackGuarantee(manager, 64 * 1024), S_OK);
     guarantee = 0xdeadbeef;
     assert_hr(IHostTaskManager_GetStackGuarantee(manager, &guarantee), S_OK);
@@ -353,13 +353,13 @@ static DWORD WINAPI sta_pump_worker(void *arg)
 {
     UINT_PTR timer;
 
-    /* Spec pitfall 18: WAIT_MSGPUMP on an STA thread pumps, and still
+    /* docs/contract.md pitfall 18: WAIT_MSGPUMP on an STA thread pumps, and still
      * returns S_OK when the time runs out. */
     assert_hr(CoInitializeEx(NULL, COINIT_APARTMENTTHREADED), S_OK);
     timer = SetTimer(NULL, 0, 10, note_timer);
     assert_int_not_equal(timer, 0);
     assert_hr(IHostTaskManager_Sleep(manager, 200, WAIT_MSGPUMP), S_OK);
-    assert_true(InterlockedCompareExchange(&timer_fired, 0, 0) > 0);
+    assert_gt(InterlockedCompareExchange(&timer_fired, 0, 0), 0);
     KillTimer(NULL, timer);
     CoUninitialize();
     return 0;

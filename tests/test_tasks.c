@@ -45,8 +45,8 @@ static void free_routine(struct routine *routine)
         CloseHandle(routine->release);
 }
 
-/* Spec pitfall 5: Start is S_OK exactly once and the routine runs once;
- * nothing runs before Start (spec 5.11). */
+/* docs/contract.md pitfall 05: Start is S_OK exactly once and the routine runs once;
+ * nothing runs before Start (docs/contract.md §5.11). */
 static void pitfall_05_start_once(void **state)
 {
     struct fixture *fixture = *state;
@@ -65,7 +65,7 @@ static void pitfall_05_start_once(void **state)
     assert_hr(IHostTask_Start(task), HOST_E_INVALIDOPERATION);
     assert_hr(IHostTask_Join(task, 5000, WAIT_ALERTABLE | WAIT_NOTINDEADLOCK), S_OK);
     assert_int_equal(routine.runs, 1);
-    /* The routine's thread saw its own task (spec 5.11). */
+    /* The routine's thread saw its own task (docs/contract.md §5.11). */
     assert_ptr_equal(routine.seen, task);
     assert_hr(IHostTask_Start(task), HOST_E_INVALIDOPERATION);
     /* Joining an ended task returns at once, again and again. */
@@ -85,7 +85,7 @@ static void test_create_task_arguments(void **state)
     assert_hr(IHostTaskManager_CreateTask(fixture->manager, 0, counting_routine, NULL, NULL), E_POINTER);
 }
 
-/* Spec pitfall 6: a failed creation returns E_OUTOFMEMORY and a NULL task
+/* docs/contract.md pitfall 06: a failed creation returns E_OUTOFMEMORY and a NULL task
  * and leaves nothing behind. */
 static void pitfall_06_creation_failure_leaves_nothing(void **state)
 {
@@ -138,7 +138,7 @@ static void test_stack_size_honoured(void **state)
     assert_hr(IHostTaskManager_CreateTask(manager, 8 << 20, stack_probe, &reserved, &task), S_OK);
     assert_hr(IHostTask_Start(task), S_OK);
     assert_hr(IHostTask_Join(task, 5000, 0), S_OK);
-    assert_true(reserved >= (8 << 20));
+    assert_ge(reserved, (8 << 20));
     IHostTask_Release(task);
 }
 
@@ -150,11 +150,11 @@ static DWORD WINAPI alertable_sleeper(void *arg)
     SetEvent(events[0]);
     start = now_ms();
     assert_hr(IHostTaskManager_Sleep(manager, 5000, WAIT_ALERTABLE), HOST_E_INTERRUPTED);
-    assert_true(now_ms() - start < 2500);
+    assert_lt(now_ms() - start, 2500);
     return 0;
 }
 
-/* Spec pitfall 12 and 5.13: Alert ends an alertable Sleep at once. */
+/* docs/contract.md pitfall 12 and §5.13: Alert ends an alertable Sleep at once. */
 static void pitfall_12_alert_ends_alertable_sleep(void **state)
 {
     struct fixture *fixture = *state;
@@ -188,7 +188,7 @@ static DWORD WINAPI non_alertable_sleeper(void *arg)
      * time and leaves the alert for the next alertable wait. */
     start = now_ms();
     assert_hr(IHostTaskManager_Sleep(manager, 100, 0), S_OK);
-    assert_true(now_ms() - start >= 95);
+    assert_ge(now_ms() - start, 95);
     assert_hr(IHostTaskManager_Sleep(manager, 5000, WAIT_ALERTABLE), HOST_E_INTERRUPTED);
     /* Consumed: the next alertable wait runs its time. */
     assert_hr(IHostTaskManager_Sleep(manager, 10, WAIT_ALERTABLE), S_OK);
@@ -245,7 +245,7 @@ static DWORD WINAPI alertable_joiner(void *arg)
     return 0;
 }
 
-/* Spec pitfall 13: an alertable Join is ended by an alert on the joining
+/* docs/contract.md pitfall 13: an alertable Join is ended by an alert on the joining
  * task (not the joined one), with HOST_E_INTERRUPTED. */
 static void pitfall_13_join_is_alertable(void **state)
 {
@@ -301,7 +301,7 @@ static void test_self_join(void **state)
     assert_hr(IHostTask_Join(self, 100, WAIT_ALERTABLE), HOST_E_TIMEOUT);
     QueryPerformanceCounter(&end);
     elapsed_ms = (double)(end.QuadPart - start.QuadPart) * 1000.0 / (double)frequency.QuadPart;
-    assert_true(elapsed_ms >= 90.0);
+    assert_ge(elapsed_ms, 90.0);
     assert_hr(IHostTask_Join(self, 0, WAIT_ALERTABLE), HOST_E_TIMEOUT);
     assert_hr(IHostTask_Join(self, 0, 0), HOST_E_TIMEOUT);
     assert_hr(IHostTask_Join(self, 10, WAIT_NOTINDEADLOCK), HOST_E_TIMEOUT);
@@ -324,7 +324,7 @@ static DWORD WINAPI adopted_thread(void *arg)
     return 0;
 }
 
-/* Spec pitfall 7: SetPriority and Join act on the task's thread, not the
+/* docs/contract.md pitfall 07: SetPriority and Join act on the task's thread, not the
  * caller's, also for an adopted thread. */
 static void pitfall_07_priority_and_join_hit_the_task(void **state)
 {
@@ -412,7 +412,7 @@ static void wait_live_tasks(ULONG expected)
     assert_int_equal(live_tasks(), expected);
 }
 
-/* Spec pitfalls 4 and 20: the CLR task is AddRef'd when stored, released
+/* docs/contract.md pitfalls 04 and 20: the CLR task is AddRef'd when stored, released
  * when replaced, cleared by NULL, released when the task object goes. */
 static void pitfall_20_set_clr_task(void **state)
 {
@@ -465,7 +465,7 @@ static void pitfall_10_task_query_interface(void **state)
     wait_live_tasks(live - 1);
 }
 
-/* Spec pitfall 9: no fixed table; 256 tasks live at once. */
+/* docs/contract.md pitfall 09: no fixed table; 256 tasks live at once. */
 static void pitfall_09_many_live_tasks(void **state)
 {
     struct fixture *fixture = *state;
@@ -518,7 +518,7 @@ static DWORD WINAPI storm_worker(void *arg)
     return 0;
 }
 
-/* Spec pitfalls 16 and 17: a CreateTask storm from 8 threads, 800 tasks
+/* docs/contract.md pitfalls 16 and 17: a CreateTask storm from 8 threads, 800 tasks
  * through their whole life: every one created, every one freed, no handle
  * left behind. */
 static void pitfall_16_17_create_storm_leaves_nothing(void **state)
@@ -600,15 +600,15 @@ static void test_alert_races_sleep_end(void **state)
     assert_hr(IHostTask_Join(racer.task, 30000, 0), S_OK);
     /* Every Sleep returned one of the two codes the CLR accepts. */
     assert_int_equal(racer.interrupted + racer.elapsed, 200);
-    assert_true(racer.interrupted >= 1);
-    assert_true(racer.drained <= 1);
+    assert_ge(racer.interrupted, 1);
+    assert_le(racer.drained, 1);
     /* The statistics saw exactly the interruptions the task saw. */
     assert_hr(IHostTaskManager_QueryInterface(manager, &IID_IHostTaskStatistics, (void **)&statistics), S_OK);
     assert_hr(IHostTaskStatistics_GetTaskStats(statistics, 64, stats, &count), S_OK);
     for (i = 0; i < count; i++)
         if (stats[i].alerts == 200)
             break;
-    assert_true(i < count);
+    assert_lt(i, count);
     assert_int_equal(stats[i].interruptedWaits, racer.interrupted + racer.drained);
     IHostTaskStatistics_Release(statistics);
     IHostTask_Release(racer.task);

@@ -51,7 +51,7 @@ static void expect_kinds(const struct taken *t, const HT_TRACE_TASK *task, const
         assert_int_equal(e->kind, kinds[i]);
         assert_int_equal(e->taskId, task->taskId);
         if (i)
-            assert_true(e->timeNs >= e[-1].timeNs);
+            assert_ge(e->timeNs, e[-1].timeNs);
     }
 }
 
@@ -109,7 +109,7 @@ static void test_sequence(void **state)
     assert_int_equal(e[8].detail, HT_TRACE_WAIT_ALERTABLE);
     assert_int_equal(e[8].arg, 1);                      /* ms */
     assert_int_equal(e[9].arg, S_OK);
-    assert_true(t->info.nowNs >= e[10].timeNs);
+    assert_ge(t->info.nowNs, e[10].timeNs);
 
     {
         IHostTaskTrace *trace;
@@ -163,7 +163,7 @@ static void test_full_buffer(void **state)
     assert_int_equal(e[7].arg, 100);
     for (i = 0; i < 9; i++)
         assert_int_equal(e[i].kind, i % 2 ? HT_TRACE_LEAVE : HT_TRACE_ENTER);
-    assert_true(t->info.dropped >= 193);
+    assert_ge(t->info.dropped, 193);
     assert_hr(ht_set_trace_buffer(control, 0), S_OK);
 }
 
@@ -214,7 +214,7 @@ static void test_created_task(void **state)
     expect_kinds(t, task, kinds, ARRAYSIZE(kinds));
     assert_int_equal(t->events[task->firstEvent].detail, 0);
     /* The main thread: Join's wait, then the Alert naming the task. */
-    assert_true(self->eventCount >= 3);
+    assert_ge(self->eventCount, 3);
     e = &t->events[self->firstEvent + self->eventCount - 3];
     assert_int_equal(e[0].kind, HT_TRACE_WAIT_BEGIN);
     assert_int_equal(e[0].detail, HT_TRACE_WAIT_JOIN);
@@ -273,7 +273,7 @@ static void test_off_reset_bad_input(void **state)
     assert_hr(IHostTaskManager_LeaveRuntime(manager, 1), S_OK);
     assert_hr(IHostTaskManager_EnterRuntime(manager), S_OK);
     assert_hr(ht_get_trace(control, 2, tasks, 1, events, &info), S_FALSE);
-    assert_true(info.events >= 2);
+    assert_ge(info.events, 2);
     assert_hr(ht_get_trace(control, 0, NULL, 0, NULL, &info), info.tasks ? S_FALSE : S_OK);
     assert_hr(ht_get_trace(control, 2, NULL, 0, NULL, &info), E_POINTER);
     assert_hr(ht_get_trace(control, 0, NULL, 2, NULL, &info), E_POINTER);

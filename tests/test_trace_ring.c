@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "test_assert.h"
 
 #include "trace.h"
 #include "scheduler.h"
@@ -59,7 +60,7 @@ static void test_fill_and_drop(void **state)
         assert_int_equal(events[n].kind, 1 + n % 15);
         assert_int_equal(events[n].detail, check_of(n));
         /* The clock never goes back. */
-        assert_true(events[n].time_ns >= last);
+        assert_ge(events[n].time_ns, last);
         last = events[n].time_ns;
     }
 
@@ -279,8 +280,8 @@ static void test_stress_single_writer(void **state)
             (unsigned long long)atomic_load(&s.torn_checked));
     assert_int_equal(atomic_load(&s.failures), 0);
     /* The run proves something only if the writer lapped the window. */
-    assert_true(atomic_load(&s.ring->head) > 10 * WINDOW);
-    assert_true(atomic_load(&s.snapshots) > 0);
+    assert_gt(atomic_load(&s.ring->head), 10 * WINDOW);
+    assert_gt(atomic_load(&s.snapshots), 0);
     ht__trace_ring_free(s.ring);
 }
 
@@ -448,8 +449,8 @@ static void test_sched_contention(void **state)
         assert_int_equal(preemptions, stats.preemptions);
     }
     /* The run proves something only if tasks queued and runaways were asked. */
-    assert_true(waits > 0);
-    assert_true(requests > 0);
+    assert_gt(waits, 0);
+    assert_gt(requests, 0);
     ht__sched_shutdown();
 }
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <hosttask/hosttask.h>
 #include <cmocka.h>
+#include "test_assert.h"
 
 #include "htdriver.h"
 #include "report.h"

@@ -48,12 +48,12 @@ static void check_default_counts(struct session *s)
         assert_true(task->flags & HT_TASK_CREATED);
         assert_int_equal(task->transitions[HT_STAT_LEAVE], 1755 * w + 2);
         assert_int_equal(task->transitions[HT_STAT_ENTER], 1755 * w + 2);
-        assert_true(task->transitions[HT_STAT_REVERSE_ENTER] >= (UINT64)4 * w + 15);
+        assert_ge(task->transitions[HT_STAT_REVERSE_ENTER], (UINT64)4 * w + 15);
         assert_int_equal(task->sleeps, 2);
         assert_int_equal(task->maxDepth, 3);
         /* Plausible times: w Sleep(2)s inside, and no more than it lived. */
-        assert_true(task->nativeTimeNs >= (UINT64)w * 2 * 1000000 * 9 / 10);
-        assert_true(task->nativeTimeNs <= (rec->end_ms - rec->start_ms + 20) * 1000000);
+        assert_ge(task->nativeTimeNs, (UINT64)w * 2 * 1000000 * 9 / 10);
+        assert_le(task->nativeTimeNs, (rec->end_ms - rec->start_ms + 20) * 1000000);
     }
     rec = find_role(s, "sleeper");
     task = task_of(s, rec);
@@ -62,7 +62,7 @@ static void check_default_counts(struct session *s)
     assert_int_equal(task->interruptedWaits, 1);
     assert_int_equal(rec->expected_exceptions, 1);
     /* Interrupted well before its 5 s. */
-    assert_true(rec->end_ms - rec->start_ms < 2000);
+    assert_lt(rec->end_ms - rec->start_ms, 2000);
     rec = find_role(s, "joiner");
     task = task_of(s, rec);
     assert_int_equal(task->joins, 1);
@@ -83,7 +83,7 @@ static void check_default_counts(struct session *s)
     target = target_of(s, export_address(L"kernel32.dll", "Sleep"));
     assert_non_null(target);
     assert_int_equal(target->stats.calls, 6);
-    assert_true(target->stats.nativeTimeNs >= 6 * 2 * 1000000 * 9 / 10);
+    assert_ge(target->stats.nativeTimeNs, 6 * 2 * 1000000 * 9 / 10);
     assert_true(strstr(target->symbol, "!") != NULL);
     target = target_of(s, export_address(L"msvcrt.dll", "qsort"));
     assert_non_null(target);
@@ -92,7 +92,7 @@ static void check_default_counts(struct session *s)
     for (i = 0; i < (LONG)s->report.target_count; i++)
         native_total += s->report.targets[i].stats.nativeTimeNs;
     /* Eight threads at most, each no longer than the run. */
-    assert_true(native_total <= (UINT64)((s->wall_ms + 50) * 1e6 * 8));
+    assert_le(native_total, (UINT64)((s->wall_ms + 50) * 1e6 * 8));
 
     /* The hook protocol per style: x64 asks before every call, x86 once per
      * target; the CLR's own waits are never asked about. */
@@ -151,7 +151,7 @@ static void check_policy(enum htd_pinvoke_style style)
     finish_session(s, TRUE);
     assert_hr(s->hr_execute2, S_OK);
     for (first = s->targets_after_first; first->target != tick; first++)
-        assert_true(first < s->targets_after_first + s->target_count_after_first);
+        assert_true(first < s->targets_after_first + s->target_count_after_first); /* pointers */
     second = htd_find_target(s->sim, tick);
     assert_int_equal(first->target, tick);
     assert_int_equal(first->wrapped_calls, 1000);
@@ -257,7 +257,7 @@ static void test_bad_stack_guarantee(void **state)
     /* Nor can a thread be set up afterwards: the guarantee comes before
      * SetCLRTask, and its failure is OutOfMemory (Thread::InitThread). */
     assert_hr(s->hr_execute, E_OUTOFMEMORY);
-    assert_true(s->sim->thread_count >= 1);
+    assert_ge(s->sim->thread_count, 1);
     assert_false(s->sim->threads[0]->rec.hosted);
     assert_int_equal(s->sim->threads[0]->clr_task.refcount, 1);
     end_session(s);
@@ -427,7 +427,7 @@ static void check_cpu_counts(struct session *s)
         assert_int_equal(task->transitions[HT_STAT_LEAVE], 10);
         assert_int_equal(task->transitions[HT_STAT_ENTER], 10);
         /* Ten Sleep(2)s: at least 18 ms in native code. */
-        assert_true(task->nativeTimeNs >= 18 * 1000000ull);
+        assert_ge(task->nativeTimeNs, 18 * 1000000ull);
     }
     assert_int_equal(task_of(s, find_role(s, "main"))->joins, 6);
 }
@@ -445,25 +445,25 @@ static void test_sched_cpu_1(void **state)
 
     check_cpu_counts(s);
     check_cooperative(s, 1);
-    assert_true(sched->forcedYields > 0);
-    assert_true(sched->punishments > 0);
-    assert_true(yield_task_calls(s) > 0);
-    assert_true(yield_task_calls(s) <= (LONG64)sched->forcedYields);
+    assert_gt(sched->forcedYields, 0);
+    assert_gt(sched->punishments, 0);
+    assert_gt(yield_task_calls(s), 0);
+    assert_le(yield_task_calls(s), (LONG64)sched->forcedYields);
     for (i = 0; i < (LONG)s->report.task_count; i++)
         safe_point_yields += s->report.tasks[i].safe_point_yields;
-    assert_true(safe_point_yields > 0);
-    assert_true(safe_point_yields <= yield_task_calls(s));
+    assert_gt(safe_point_yields, 0);
+    assert_le(safe_point_yields, yield_task_calls(s));
     for (i = 1; i <= 3; i++)
     {
         snprintf(role, sizeof(role), "cruncher %ld", i);
         crunchers_forced += task_of(s, find_role(s, role))->forcedYields;
     }
-    assert_true(crunchers_forced > 0);
+    assert_gt(crunchers_forced, 0);
     /* One slot: every other task waited for it at some point. */
-    assert_true(sched->waits > 0);
-    assert_true(sched->maxWaitNs > 0);
-    assert_true(report_wait_quantile_ns(sched, 0.99) <= sched->maxWaitNs);
-    assert_true(report_wait_quantile_ns(sched, 0.99) >= report_wait_quantile_ns(sched, 0.5));
+    assert_gt(sched->waits, 0);
+    assert_gt(sched->maxWaitNs, 0);
+    assert_le(report_wait_quantile_ns(sched, 0.99), sched->maxWaitNs);
+    assert_ge(report_wait_quantile_ns(sched, 0.99), report_wait_quantile_ns(sched, 0.5));
     end_session(s);
 }
 
@@ -474,7 +474,7 @@ static void test_sched_cpu_x86_2(void **state)
 
     check_cpu_counts(s);
     check_cooperative(s, 2);
-    assert_true(yield_task_calls(s) <= (LONG64)s->report.scheduler.forcedYields);
+    assert_le(yield_task_calls(s), (LONG64)s->report.scheduler.forcedYields);
     end_session(s);
 }
 

@@ -44,7 +44,7 @@ static void check_runtime_threads(struct session *s)
     /* Created through CreateTask, hosted, waited for through the host. */
     task = task_of(s, finalizer);
     assert_true(task->flags & HT_TASK_CREATED);
-    assert_true(task->transitions[HT_STAT_LEAVE] >= 1);
+    assert_ge(task->transitions[HT_STAT_LEAVE], 1);
     /* The helper's LeaveRuntime(0) is never matched: at the report it has
      * it open, and one more for the wait it sits in. */
     task = task_of(s, helper);

@@ -91,7 +91,7 @@ static void test_registered(void **state)
     assert_hr(CoCreateInstance(&clsid, NULL, CLSCTX_INPROC_SERVER, &IID_IHostControl, (void **)&control), S_OK);
     expect_ref(control, 1);
 
-    /* Spec 5.1-5.2, CorHost2::SetHostControl: every manager in order; the
+    /* docs/contract.md §5.1-5.2, CorHost2::SetHostControl: every manager in order; the
      * task manager is handed the CLR's manager at once, before #3. */
     fake_clr_manager_init(&clr_manager);
     for (i = 0; i < 9; i++)

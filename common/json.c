@@ -1,10 +1,12 @@
-/* The launcher's JSON writer (json.h). */
+/* The project's JSON writer (json.h). */
 #include "json.h"
+
+#include <math.h>
 
 void json_string(FILE *f, const char *s)
 {
     fputc('"', f);
-    for (; *s; s++)
+    for (; s && *s; s++)
     {
         unsigned char c = (unsigned char)*s;
 
@@ -30,4 +32,12 @@ void json_wstring(FILE *f, const WCHAR *s)
 void json_hresult(FILE *f, HRESULT hr)
 {
     fprintf(f, "\"0x%08lx\"", (unsigned long)hr);
+}
+
+void json_number(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.6g", v);
+    else
+        fputs("null", f);
 }
