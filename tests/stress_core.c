@@ -79,7 +79,7 @@ struct slot
 static struct slot slots[NWORKERS];
 static atomic_int phase;
 static atomic_int acks;          /* workers that have seen PHASE_STRICT */
-static atomic_ulong total_ops, total_snapshots, total_lookups, total_policies, total_tasks;
+static atomic_ulong total_ops, total_snapshots, unread_snapshots, total_lookups, total_policies, total_tasks;
 
 /* Probes: hooked targets never need the hook (default TRUE, listed), and
  * unhooked ones always do (default FALSE, listed), in every policy. */
@@ -270,14 +270,23 @@ static void observe(int self, uint64_t *rng, int exact, unsigned long *generatio
     lock_take(&slot->lock);
     if (slot->task)
     {
-        ht__nest_snapshot(slot->task, &c);
-        snprintf(who, sizeof(who), "snapshot of worker %d", i);
-        check_counters(&c, exact, who);
-        if (generations[i] == slot->generation)
-            check_monotonic(&last[i], &c);
-        generations[i] = slot->generation;
-        last[i] = c;
-        atomic_fetch_add_explicit(&total_snapshots, 1, memory_order_relaxed);
+        /* A snapshot gives up, with a zeroed copy, on an owner stopped in
+         * the middle of one update for longer than its patience (src/nesting.c,
+         * ht__nest_snapshot): under TSan on a loaded machine a descheduled
+         * owner is that.  Such a copy says nothing about the counters, so
+         * it is counted and not compared. */
+        if (!ht__nest_snapshot(slot->task, &c))
+            atomic_fetch_add_explicit(&unread_snapshots, 1, memory_order_relaxed);
+        else
+        {
+            snprintf(who, sizeof(who), "snapshot of worker %d", i);
+            check_counters(&c, exact, who);
+            if (generations[i] == slot->generation)
+                check_monotonic(&last[i], &c);
+            generations[i] = slot->generation;
+            last[i] = c;
+            atomic_fetch_add_explicit(&total_snapshots, 1, memory_order_relaxed);
+        }
     }
     lock_drop(&slot->lock);
 }
@@ -539,11 +548,13 @@ static void test_stress(void **state)
     atomic_store(&ht__strict, 0);
     atomic_store(&ht__profiling, 0);
 
-    printf("stress_core: %lu operations on %lu tasks, %lu snapshots, %lu lookups, %lu policies, "
-            "%lu strict toggles\n", atomic_load(&total_ops), atomic_load(&total_tasks),
-            atomic_load(&total_snapshots), atomic_load(&total_lookups), atomic_load(&total_policies), toggles);
+    printf("stress_core: %lu operations on %lu tasks, %lu snapshots (%lu more given up on a stopped owner), "
+            "%lu lookups, %lu policies, %lu strict toggles\n", atomic_load(&total_ops), atomic_load(&total_tasks),
+            atomic_load(&total_snapshots), atomic_load(&unread_snapshots), atomic_load(&total_lookups),
+            atomic_load(&total_policies), toggles);
     assert_int_equal(atomic_load(&failures), 0);
-    assert_gt(atomic_load(&total_snapshots), 0);
+    /* Giving up is for an owner stopped mid-update: most snapshots read. */
+    assert_gt(atomic_load(&total_snapshots), atomic_load(&unread_snapshots));
 
     ht__targets_reset();
     run_threads(record_known);
