@@ -162,6 +162,24 @@ void ht__target_record(size_t target, uint64_t native_ns);
 /* Supplied by the platform layer. */
 void ht__platform_yield(void);        /* give up the processor briefly */
 uint64_t ht__platform_now_ns(void);   /* a monotonic clock */
+/* The core's heap.  malloc, realloc and free natively; the process heap on
+ * Windows, where the test-only fault injection (com/fault.c) can make it
+ * fail.  ht__platform_alloc zero-fills; realloc of NULL allocates; free of
+ * NULL does nothing. */
+void *ht__platform_alloc(size_t size);
+void *ht__platform_realloc(void *p, size_t size);
+void ht__platform_free(void *p);
+/* Test-only, Windows platform layer (src/win/platform.c): when set (by
+ * com/fault.c, when the DLL loads with fault injection on, before any
+ * other thread), fault_hook is asked before every heap block, event and
+ * thread the platform layer makes, with one of the kinds below, and a
+ * nonzero answer fails it; heap_hook is told of every block made (+1) and
+ * freed (-1). */
+#define HT__PLATFORM_FAULT_HEAP 0x01
+#define HT__PLATFORM_FAULT_EVENT 0x02
+#define HT__PLATFORM_FAULT_THREAD 0x04
+extern int (*ht__platform_fault_hook)(unsigned int kind);
+extern void (*ht__platform_heap_hook)(int delta);
 
 #define HT__LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 #define HT__STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)

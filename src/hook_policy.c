@@ -18,7 +18,7 @@ ht__status ht__hook_policy_set(int default_needs_hook, const size_t *targets, si
             if (slots > ((size_t)-1 >> 2) / sizeof(size_t))
                 return HT__E_NOMEM;
     }
-    if (!(policy = calloc(1, sizeof(*policy) + slots * sizeof(size_t))))
+    if (!(policy = ht__platform_alloc(sizeof(*policy) + slots * sizeof(size_t))))
         return HT__E_NOMEM;
     policy->default_needs_hook = !!default_needs_hook;
     policy->mask = slots ? slots - 1 : 0;
@@ -54,10 +54,10 @@ void ht__hook_policy_clear(void)
 {
     struct ht__hook_policy *policy, *next;
 
-    free(atomic_exchange_explicit(&ht__hook_policy_current, NULL, memory_order_acq_rel));
+    ht__platform_free(atomic_exchange_explicit(&ht__hook_policy_current, NULL, memory_order_acq_rel));
     for (policy = atomic_exchange_explicit(&retired, NULL, memory_order_acquire); policy; policy = next)
     {
         next = policy->retired;
-        free(policy);
+        ht__platform_free(policy);
     }
 }
