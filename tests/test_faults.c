@@ -635,6 +635,14 @@ static BOOL needs_hook(SIZE_T target)
     return needs;
 }
 
+static LONG heap_blocks_now(void)
+{
+    LONG blocks, refs;
+
+    assert_hr(IHostTaskFaults_GetCounts(faults, &blocks, &refs), S_OK);
+    return blocks;
+}
+
 /* The policy: a list (with a duplicate and address 0) that the default
  * does not need a hook, and the sweep runs it from the default policy, then
  * from itself. */
@@ -643,6 +651,7 @@ static HRESULT sc_set_hook_policy(void)
     static const SIZE_T targets[] = { 0x1000, 0x2000, 0x3000, 0x1000, 0 };
     IHostTaskConfig *c = config();
     BOOL before = needs_hook(0x4000);
+    LONG blocks = heap_blocks_now();
     HRESULT hr = IHostTaskConfig_SetHookPolicy(c, FALSE, ARRAYSIZE(targets), targets);
 
     /* In force, or the old one stays. */
@@ -650,7 +659,10 @@ static HRESULT sc_set_hook_policy(void)
     if (SUCCEEDED(hr))
     {
         assert_int_equal(needs_hook(0x2000), TRUE);
-        retained_blocks++;  /* the replaced policy */
+        /* The policy's second buffer, the first time: it is reused after. */
+        blocks = heap_blocks_now() - blocks;
+        assert_in_range(blocks, 0, 1);
+        retained_blocks += blocks;
     }
     IHostTaskConfig_Release(c);
     return hr;
@@ -885,6 +897,32 @@ static void test_every_core_failure_point(void **state)
     print_message("core failure points covered: %lu\n", total);
 }
 
+/* Replaced hook policies are reused, not kept: 10,000 replacements, of
+ * sizes up to 64 targets, keep two buffers and the ones they outgrew (7
+ * capacities, 0 and 4 to 128 slots, each: 16 blocks at most), where the
+ * old scheme kept one per call. */
+static void test_hook_policy_retention(void **state)
+{
+    IHostTaskConfig *c = config();
+    SIZE_T targets[64];
+    LONG blocks;
+    int i;
+
+    for (i = 0; i < 64; i++)
+        targets[i] = 0x10000 + i * 16;
+    assert_hr(IHostTaskConfig_SetHookPolicy(c, TRUE, 0, NULL), S_OK);
+    blocks = heap_blocks_now();
+    for (i = 0; i < 10000; i++)
+    {
+        assert_hr(IHostTaskConfig_SetHookPolicy(c, i & 1, (i * 37) % 65, targets), S_OK);
+        assert_int_equal(needs_hook(0x9999), i & 1);
+    }
+    IHostTaskConfig_Release(c);
+    blocks = heap_blocks_now() - blocks;
+    print_message("10,000 SetHookPolicy calls kept %ld heap blocks\n", blocks);
+    assert_in_range(blocks, 0, 2 + 2 * 7);
+}
+
 /* The manager's own creation: with no manager alive, a new host control
  * creates it. */
 static void test_manager_creation_failures(void **state)
@@ -1080,6 +1118,7 @@ int main(void)
         TEST(test_task_sees_itself_started),
         TEST(test_every_failure_point),
         TEST(test_every_core_failure_point),
+        TEST(test_hook_policy_retention),
         TEST(test_racing_set_scheduler),
         cmocka_unit_test(test_manager_creation_failures),
         cmocka_unit_test(test_creation_during_teardown),
