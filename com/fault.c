@@ -2,7 +2,9 @@
  * Test-only fault injection (see com/fault.h): the system calls com/
  * makes that can fail, wrapped, and the hidden interface that arms them.
  * com/private.h redirects HeapAlloc, HeapReAlloc, HeapFree, CreateEventW,
- * CreateThread and DuplicateHandle here for every file of com/ but this one.
+ * CreateThread and DuplicateHandle here for every file of com/ but this one;
+ * the core's platform layer (src/win/platform.c) asks the same countdown
+ * through ht__platform_fault_hook for its heap blocks, events and threads.
  */
 #define HT__FAULT_IMPL
 #include "private.h"
@@ -13,13 +15,31 @@ static LONG armed_kinds, countdown, fired, calls;
  * from the DLL's load on. */
 static LONG heap_blocks;
 
+_Static_assert(HT__PLATFORM_FAULT_HEAP == HT_FAULT_HEAP && HT__PLATFORM_FAULT_EVENT == HT_FAULT_EVENT
+        && HT__PLATFORM_FAULT_THREAD == HT_FAULT_THREAD, "the core's fault kinds are IHostTaskFaults' kinds");
+
+/* The core's platform layer (src/win/platform.c) asks these. */
+static int platform_fault(unsigned int kind)
+{
+    return ht__fault_hit(kind);
+}
+
+static void platform_heap(int delta)
+{
+    InterlockedExchangeAdd(&heap_blocks, delta);
+}
+
 void ht__fault_init(void)
 {
     char value[8];
     DWORD length = GetEnvironmentVariableA("HOSTTASK_TEST_FAULTS", value, sizeof(value));
 
     if (length == 1 && value[0] == '1')
+    {
         ht__fault_enabled = 1;
+        ht__platform_fault_hook = platform_fault;
+        ht__platform_heap_hook = platform_heap;
+    }
 }
 
 BOOL ht__fault_hit(DWORD kind)

@@ -12,9 +12,9 @@
 #define HOSTTASK_FAULT_H
 
 /* What can be made to fail (bits of IHostTaskFaults::Arm's kinds). */
-#define HT_FAULT_HEAP       0x01    /* HeapAlloc, HeapReAlloc: NULL */
-#define HT_FAULT_EVENT      0x02    /* CreateEventW: NULL */
-#define HT_FAULT_THREAD     0x04    /* CreateThread: NULL */
+#define HT_FAULT_HEAP       0x01    /* HeapAlloc, HeapReAlloc, the core's ht__platform_alloc/realloc: NULL */
+#define HT_FAULT_EVENT      0x02    /* CreateEventW, ht__platform_event_create: NULL */
+#define HT_FAULT_THREAD     0x04    /* CreateThread, ht__platform_thread_start: NULL */
 #define HT_FAULT_DUPLICATE  0x08    /* DuplicateHandle: FALSE */
 #define HT_FAULT_TLS        0x10    /* binding the adopted thread's TLS slot: fails */
 #define HT_FAULT_ALL        0x1f
@@ -37,7 +37,7 @@ typedef struct IHostTaskFaultsVtbl
     HRESULT (STDMETHODCALLTYPE *Arm)(IHostTaskFaults *iface, DWORD kinds, ULONG nth);
     /* Whether the armed fault fired, and how many calls of the armed kinds were seen. */
     HRESULT (STDMETHODCALLTYPE *GetState)(IHostTaskFaults *iface, BOOL *fired, ULONG *calls);
-    /* Heap blocks the COM layer holds, and the module's references. */
+    /* Heap blocks the COM layer and the core hold, and the module's references. */
     HRESULT (STDMETHODCALLTYPE *GetCounts)(IHostTaskFaults *iface, LONG *heap_blocks, LONG *module_refs);
 } IHostTaskFaultsVtbl;
 

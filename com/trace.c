@@ -188,7 +188,7 @@ static void take_ring(struct take *take, const struct ht__trace_ring *ring, DWOR
     take->info->tasks++;
     if (take->scratch_size < ring->window)
     {
-        if (!(scratch = realloc(take->scratch, (size_t)ring->window * sizeof(*scratch))))
+        if (!(scratch = ht__platform_realloc(take->scratch, (size_t)ring->window * sizeof(*scratch))))
         {
             take->no_memory = TRUE;
             return;
@@ -339,7 +339,7 @@ static HRESULT STDMETHODCALLTYPE trace_GetTrace(IHostTaskTrace *iface, UINT task
     take.events = events;
     take.info = info;
     ht__tasks_for_each(take_task, take_ended, &take);
-    free(take.scratch);
+    ht__platform_free(take.scratch);
     info->nowNs = ht__platform_now_ns();
     if (take.no_memory)
     {

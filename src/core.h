@@ -162,6 +162,24 @@ void ht__target_record(size_t target, uint64_t native_ns);
 /* Supplied by the platform layer. */
 void ht__platform_yield(void);        /* give up the processor briefly */
 uint64_t ht__platform_now_ns(void);   /* a monotonic clock */
+/* The core's heap.  malloc, realloc and free natively; the process heap on
+ * Windows, where the test-only fault injection (com/fault.c) can make it
+ * fail.  ht__platform_alloc zero-fills; realloc of NULL allocates; free of
+ * NULL does nothing. */
+void *ht__platform_alloc(size_t size);
+void *ht__platform_realloc(void *p, size_t size);
+void ht__platform_free(void *p);
+/* Test-only, Windows platform layer (src/win/platform.c): when set (by
+ * com/fault.c, when the DLL loads with fault injection on, before any
+ * other thread), fault_hook is asked before every heap block, event and
+ * thread the platform layer makes, with one of the kinds below, and a
+ * nonzero answer fails it; heap_hook is told of every block made (+1) and
+ * freed (-1). */
+#define HT__PLATFORM_FAULT_HEAP 0x01
+#define HT__PLATFORM_FAULT_EVENT 0x02
+#define HT__PLATFORM_FAULT_THREAD 0x04
+extern int (*ht__platform_fault_hook)(unsigned int kind);
+extern void (*ht__platform_heap_hook)(int delta);
 
 #define HT__LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 #define HT__STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
@@ -297,26 +315,57 @@ static inline ht__status ht__reverse_leave_runtime(struct ht__nest *task)
 
 /* ---- CallNeedsHostHook policy ---- */
 
-/* An immutable open-addressing set of targets that get the opposite of the
- * default answer.  Readers load the current policy with one acquire load
- * and never write; a new policy replaces the old one atomically, and old
- * ones are kept until ht__hook_policy_clear(), because a reader may still
- * be looking at one.  Policies change at start-up, not per call. */
+/* An open-addressing set of targets that get the opposite of the default
+ * answer, in one of two buffers that take turns (src/hook_policy.c): a new
+ * policy is written into the buffer that is not current, then published.
+ * Buffers are reused, never freed before ht__hook_policy_clear(), so what
+ * is kept is bounded (two buffers, plus the ones each outgrew: smaller
+ * powers of two) however often the policy changes.
+ *
+ * Readers take no lock and write nothing: one acquire load of the current
+ * buffer, then a seqlock read of it.  The writer makes a buffer's seq odd
+ * while it rewrites it; a reader that read seq even, then the fields, then
+ * the same seq again, read a policy as it stood between its two reads.
+ * Otherwise it loads the current buffer again.  The interleavings:
+ * - the reader's buffer stays current throughout: the writer never touches
+ *   the current buffer, seq does not move, the answer is that policy's;
+ * - the writer publishes the other buffer meanwhile: the reader's one is
+ *   unchanged until the next write rewrites it, so either seq did not move
+ *   (the answer is the policy current when the reader began) or it did;
+ * - the buffer is rewritten under the reader (it was preempted for two
+ *   writes): seq moves (odd, then even, a different value), the reader
+ *   retries; whatever it read meanwhile (stale or half-written slots) was
+ *   read through atomic loads, and every index is masked by the mask it
+ *   read, which the writer only ever sets to that buffer's capacity - 1 or
+ *   less, and the probe stops after mask + 1 slots, so it stays in bounds
+ *   and ends even if no slot is empty;
+ * - the writer is preempted mid-rewrite (seq odd): that buffer is not
+ *   current, so a reader that sees it odd reloads the current one, which
+ *   is complete: readers never wait for the writer.
+ * A reader retries only when a write happened during its read, so it ends
+ * unless the policy is replaced without pause.  seq wrapping round to the
+ * same value during one read would take 2^31 writes meanwhile.
+ * tests/stress_core.c checks the answers under TSan. */
 struct ht__hook_policy
 {
-    struct ht__hook_policy *retired;
-    int default_needs_hook;
-    int zero_listed;
-    size_t count;
-    size_t mask;    /* slots - 1, or 0 for an empty list */
-    size_t slots[];
+    atomic_uint seq;                    /* even: stable; odd: being rewritten */
+    atomic_int default_needs_hook;      /* 0 or 1 */
+    atomic_int zero_listed;             /* 0 or 1: target 0 is in the list */
+    atomic_size_t mask;                 /* slots - 1, or 0 for an empty list */
+    size_t capacity;                    /* slots allocated: fixed */
+    size_t count;                       /* distinct targets listed (not for readers) */
+    struct ht__hook_policy *outgrown;   /* writer only: kept until clear */
+    atomic_size_t slots[];
 };
 
 extern _Atomic(struct ht__hook_policy *) ht__hook_policy_current;
 
+/* Serialised inside (concurrent callers wait for each other). */
 ht__status ht__hook_policy_set(int default_needs_hook, const size_t *targets, size_t count);
-/* Frees every policy, current and retired.  Only when no reader can run. */
+/* Frees every buffer.  Only when no reader can run. */
 void ht__hook_policy_clear(void);
+/* Buffers held now, current, spare and outgrown (for tests). */
+size_t ht__hook_policy_buffers(void);
 
 static inline size_t ht__hook_hash(size_t target)
 {
@@ -325,24 +374,43 @@ static inline size_t ht__hook_hash(size_t target)
     return (size_t)(h >> 32);
 }
 
-/* TRUE when calls to target must be wrapped in LeaveRuntime/EnterRuntime. */
+/* TRUE when calls to target must be wrapped in LeaveRuntime/EnterRuntime.
+ * See struct ht__hook_policy for why this read is consistent. */
 static inline int ht__call_needs_hook(size_t target)
 {
-    const struct ht__hook_policy *policy =
-            atomic_load_explicit(&ht__hook_policy_current, memory_order_acquire);
-    size_t i, slot;
+    const struct ht__hook_policy *policy;
+    unsigned int seq;
+    size_t mask, i, n, slot;
+    int answer;
 
-    if (!policy)
-        return 1;
-    if (!target)
-        return policy->zero_listed ? !policy->default_needs_hook : policy->default_needs_hook;
-    if (policy->mask)
+    for (;;)
     {
-        for (i = ht__hook_hash(target) & policy->mask; (slot = policy->slots[i]); i = (i + 1) & policy->mask)
-            if (slot == target)
-                return !policy->default_needs_hook;
+        if (!(policy = atomic_load_explicit(&ht__hook_policy_current, memory_order_acquire)))
+            return 1;
+        seq = atomic_load_explicit(&policy->seq, memory_order_acquire);
+        if (seq & 1)
+            continue;
+        answer = atomic_load_explicit(&policy->default_needs_hook, memory_order_relaxed);
+        if (!target)
+            answer ^= atomic_load_explicit(&policy->zero_listed, memory_order_relaxed);
+        else if ((mask = atomic_load_explicit(&policy->mask, memory_order_relaxed)))
+        {
+            for (i = ht__hook_hash(target) & mask, n = 0; n <= mask; i = (i + 1) & mask, n++)
+            {
+                slot = atomic_load_explicit(&policy->slots[i], memory_order_relaxed);
+                if (slot == target)
+                {
+                    answer ^= 1;
+                    break;
+                }
+                if (!slot)
+                    break;
+            }
+        }
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&policy->seq, memory_order_relaxed) == seq)
+            return answer & 1;
     }
-    return policy->default_needs_hook;
 }
 
 #ifdef __cplusplus

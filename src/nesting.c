@@ -26,13 +26,13 @@ void ht__nest_destroy(struct ht__nest *task)
 
     if (cold)
     {
-        free(cold->profile);
-        free(cold);
+        ht__platform_free(cold->profile);
+        ht__platform_free(cold);
         atomic_store_explicit(&task->cold, NULL, memory_order_relaxed);
     }
     task->nprofile = 0;
     if (task->frames != task->inline_frames)
-        free(task->frames);
+        ht__platform_free(task->frames);
     task->frames = task->inline_frames;
     task->capacity = HT__INLINE_FRAMES;
     task->nframes = 0;
@@ -43,7 +43,7 @@ struct ht__nest_cold *ht__nest_cold(struct ht__nest *task)
 {
     struct ht__nest_cold *cold = atomic_load_explicit(&task->cold, memory_order_relaxed);
 
-    if (!cold && (cold = calloc(1, sizeof(*cold))))
+    if (!cold && (cold = ht__platform_alloc(sizeof(*cold))))
         atomic_store_explicit(&task->cold, cold, memory_order_release);
     return cold;
 }
@@ -100,11 +100,11 @@ ht__status ht__nest_open_slow(struct ht__nest *task, unsigned int kind, enum ht_
                 capacity = HT__MAX_FRAMES - 1;
             if (task->frames == task->inline_frames)
             {
-                if ((frames = malloc(capacity * sizeof(*frames))))
+                if ((frames = ht__platform_alloc(capacity * sizeof(*frames))))
                     memcpy(frames, task->inline_frames, sizeof(task->inline_frames));
             }
             else
-                frames = realloc(task->frames, capacity * sizeof(*frames));
+                frames = ht__platform_realloc(task->frames, capacity * sizeof(*frames));
             if (!frames)
             {
                 count_imbalance(task, HT__NESTING_LIMIT, 1);

@@ -163,7 +163,7 @@ void ht__profile_open(struct ht__nest *task, size_t target)
         if (cold->profile_capacity >= HT__MAX_FRAMES)
             return;
         capacity = cold->profile_capacity ? cold->profile_capacity * 2 : 8;
-        if (!(frames = realloc(cold->profile, capacity * sizeof(*frames))))
+        if (!(frames = ht__platform_realloc(cold->profile, capacity * sizeof(*frames))))
             return;
         cold->profile = frames;
         cold->profile_capacity = capacity;

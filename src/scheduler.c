@@ -132,8 +132,8 @@ static void free_scheduler(struct ht__scheduler *s)
 {
     if (s->lock)
         ht__platform_mutex_destroy(s->lock);
-    free(s->holders);
-    free(s);
+    ht__platform_free(s->holders);
+    ht__platform_free(s);
     atomic_fetch_sub(&live, 1);
 }
 
@@ -508,12 +508,13 @@ ht__status ht__sched_configure(uint32_t slots, uint32_t quantum_us, ht__sched_ru
 
     if (slots)
     {
-        if (!(s = calloc(1, sizeof(*s))))
+        if (!(s = ht__platform_alloc(sizeof(*s))))
             return HT__E_NOMEM;
         atomic_fetch_add(&live, 1);
         atomic_init(&s->refs, 1);
         s->serial = atomic_fetch_add(&serials, 1) + 1;
-        if (!(s->holders = calloc(slots, sizeof(*s->holders))) || !(s->lock = ht__platform_mutex_create()))
+        if (!(s->holders = ht__platform_alloc((size_t)slots * sizeof(*s->holders)))
+                || !(s->lock = ht__platform_mutex_create()))
         {
             free_scheduler(s);
             return HT__E_NOMEM;

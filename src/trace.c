@@ -23,7 +23,7 @@ struct ht__trace_ring *ht__trace_ring_create(uint64_t task_id, uint32_t window)
      * is what lets a snapshot tell a slot being overwritten (see below). */
     while (slots < (uint64_t)window + 1)
         slots <<= 1;
-    if (!(ring = calloc(1, sizeof(*ring) + slots * sizeof(ring->slots[0]))))
+    if (!(ring = ht__platform_alloc(sizeof(*ring) + slots * sizeof(ring->slots[0]))))
         return NULL;
     ring->mask = slots - 1;
     ring->window = window;
@@ -38,7 +38,7 @@ void ht__trace_ring_free(struct ht__trace_ring *ring)
     while (ring)
     {
         retired = ring->retired;
-        free(ring);
+        ht__platform_free(ring);
         ring = retired;
     }
 }

@@ -347,6 +347,30 @@ static void test_hook_policy(void **state)
     assert_true(ht__call_needs_hook(targets[1]));
 }
 
+/* Replacing the policy reuses two buffers: 10,000 replacements of every
+ * size up to 1,000 targets keep two buffers and the smaller ones they
+ * outgrew (capacities 4 to 2,048: 10 powers of two each), not one per
+ * replacement; and each answers as it should. */
+static void test_hook_policy_retention(void **state)
+{
+    static size_t targets[1000];
+    size_t i, n;
+
+    for (i = 0; i < 1000; i++)
+        targets[i] = 0x10000 + i * 16;
+    for (i = 0; i < 10000; i++)
+    {
+        n = (i * 7919) % 1001;
+        assert_int_equal(ht__hook_policy_set((int)(i & 1), targets, n), HT__OK);
+        assert_int_equal(ht__call_needs_hook(targets[n / 2]), (n ? !(i & 1) : (int)(i & 1)));
+        assert_int_equal(ht__call_needs_hook(targets[999] + 8), (int)(i & 1));
+    }
+    assert_int_equal(atomic_load(&ht__hook_policy_current)->count, n);
+    assert_true(ht__hook_policy_buffers() <= 2 * 10);
+    ht__hook_policy_clear();
+    assert_int_equal(ht__hook_policy_buffers(), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] =
@@ -362,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_during_an_update),
         cmocka_unit_test(test_target_keys_reset),
         cmocka_unit_test(test_hook_policy),
+        cmocka_unit_test(test_hook_policy_retention),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

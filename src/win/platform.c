@@ -11,6 +11,43 @@ void ht__platform_yield(void)
     SwitchToThread();
 }
 
+int (*ht__platform_fault_hook)(unsigned int kind);
+void (*ht__platform_heap_hook)(int delta);
+
+static int fault(unsigned int kind)
+{
+    return __builtin_expect(ht__platform_fault_hook != NULL, 0) && ht__platform_fault_hook(kind);
+}
+
+void *ht__platform_alloc(size_t size)
+{
+    void *p;
+
+    if (fault(HT__PLATFORM_FAULT_HEAP))
+        return NULL;
+    if ((p = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, size ? size : 1)) && ht__platform_heap_hook)
+        ht__platform_heap_hook(1);
+    return p;
+}
+
+void *ht__platform_realloc(void *p, size_t size)
+{
+    if (!p)
+        return ht__platform_alloc(size);
+    if (fault(HT__PLATFORM_FAULT_HEAP))
+        return NULL;
+    return HeapReAlloc(GetProcessHeap(), 0, p, size ? size : 1);
+}
+
+void ht__platform_free(void *p)
+{
+    if (!p)
+        return;
+    if (ht__platform_heap_hook)
+        ht__platform_heap_hook(-1);
+    HeapFree(GetProcessHeap(), 0, p);
+}
+
 /*
  * The monotonic clock, read on every profiled LeaveRuntime and EnterRuntime
  * and by the scheduler.
@@ -285,7 +322,7 @@ struct ht__mutex
 
 struct ht__mutex *ht__platform_mutex_create(void)
 {
-    struct ht__mutex *mutex = HeapAlloc(GetProcessHeap(), 0, sizeof(*mutex));
+    struct ht__mutex *mutex = ht__platform_alloc(sizeof(*mutex));
 
     /* A short spin first: the scheduler's lock is held for a few dozen
      * instructions, and sleeping in the kernel costs far more. */
@@ -297,7 +334,7 @@ struct ht__mutex *ht__platform_mutex_create(void)
 void ht__platform_mutex_destroy(struct ht__mutex *mutex)
 {
     DeleteCriticalSection(&mutex->section);
-    HeapFree(GetProcessHeap(), 0, mutex);
+    ht__platform_free(mutex);
 }
 
 void ht__platform_mutex_lock(struct ht__mutex *mutex)
@@ -312,6 +349,8 @@ void ht__platform_mutex_unlock(struct ht__mutex *mutex)
 
 void *ht__platform_event_create(void)
 {
+    if (fault(HT__PLATFORM_FAULT_EVENT))
+        return NULL;
     return CreateEventW(NULL, FALSE, FALSE, NULL);
 }
 
@@ -405,15 +444,15 @@ static DWORD WINAPI thread_main(void *arg)
 
 void *ht__platform_thread_start(void (*fn)(void *arg), void *arg)
 {
-    struct thread_start *start = HeapAlloc(GetProcessHeap(), 0, sizeof(*start));
+    struct thread_start *start = ht__platform_alloc(sizeof(*start));
 
     if (!start)
         return NULL;
     start->fn = fn;
     start->arg = arg;
-    if (!(start->thread = CreateThread(NULL, 0, thread_main, start, 0, NULL)))
+    if (fault(HT__PLATFORM_FAULT_THREAD) || !(start->thread = CreateThread(NULL, 0, thread_main, start, 0, NULL)))
     {
-        HeapFree(GetProcessHeap(), 0, start);
+        ht__platform_free(start);
         return NULL;
     }
     return start;
@@ -425,5 +464,5 @@ void ht__platform_thread_join(void *thread)
 
     WaitForSingleObject(start->thread, INFINITE);
     CloseHandle(start->thread);
-    HeapFree(GetProcessHeap(), 0, start);
+    ht__platform_free(start);
 }
