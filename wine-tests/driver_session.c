@@ -538,7 +538,9 @@ struct session *run_cooperative(const WCHAR *method, const WCHAR *argument, enum
 void check_cooperative(struct session *s, UINT slots)
 {
     const HT_SCHEDULER_STATS *sched = &s->report.scheduler;
+    const HT_TASK_STATS *host_main;
     UINT64 acquisitions = 0;
+    LONG flags;
     UINT t;
 
     assert_int_equal(sched->slots, slots);
@@ -549,15 +551,23 @@ void check_cooperative(struct session *s, UINT slots)
     assert_true(sched->held >= 1 && sched->held <= slots);
     assert_true(sched->waiting <= 2);
     assert_true(sched->punishments <= sched->forcedYields);
-    assert_true(HT_TASK_HOLDS_SLOT & task_of(s, find_role(s, "main"))->flags);
-    /* The AD-unload helper stays off the scheduler. */
-    assert_false(HT_TASK_HOLDS_SLOT & task_of(s, find_role(s, "AD-unload helper"))->flags);
+    /* Unless the watchdog preempted it as a runaway: it then runs on
+     * without a slot until its next host call (docs/scheduler.md). */
+    host_main = task_of(s, find_role(s, "main"));
+    assert_true((host_main->flags & HT_TASK_HOLDS_SLOT) || (host_main->forcedYields && sched->preemptions));
+    /* The AD-unload helper stays off the scheduler: no slot in managed
+     * code (the one its thread started with may stay with it, left in
+     * native code by its LeaveRuntime(0), until a waiter needs it). */
+    flags = task_of(s, find_role(s, "AD-unload helper"))->flags;
+    assert_false((flags & HT_TASK_HOLDS_SLOT) && !(flags & HT_TASK_SLOT_IN_NATIVE));
     /* The tasks' acquisitions add up (each task's against the driver's
      * entries into the runtime is report_check's, at the report's time:
-     * the runtime's own threads go on after it). */
+     * the runtime's own threads go on after it).  The report reads the
+     * scheduler's totals before and after the tasks; the finalizer may
+     * take a slot in between, so the sum lies between the two. */
     for (t = 0; t < s->report.task_count; t++)
         acquisitions += s->report.tasks[t].stats.slotAcquisitions;
-    assert_int_equal(acquisitions, sched->acquisitions);
+    assert_in_range(acquisitions, s->report.scheduler_before.acquisitions, sched->acquisitions);
 }
 
 LONG64 yield_task_calls(struct session *s)
