@@ -28,25 +28,6 @@ static IHostTaskStatistics *statistics(void)
     return s;
 }
 
-static ULONG live_tasks(void)
-{
-    IHostTaskStatistics *s = statistics();
-    ULONG live, bound;
-
-    assert_hr(IHostTaskStatistics_GetObjectCounts(s, &live, &bound), S_OK);
-    IHostTaskStatistics_Release(s);
-    return live;
-}
-
-static void wait_live_tasks(ULONG expected)
-{
-    int i;
-
-    for (i = 0; i < 500 && live_tasks() != expected; i++)
-        Sleep(10);
-    assert_int_equal(live_tasks(), expected);
-}
-
 static int setup(void **state)
 {
     fixture_setup(state);
@@ -105,7 +86,7 @@ static DWORD WINAPI ending_routine(void *arg)
 
 static void check_thread_ending(int how)
 {
-    ULONG live = live_tasks();
+    ULONG live = manager_live_tasks(manager);
     DWORD handles = open_handles();
     struct ender ender = { how, CreateEventW(NULL, TRUE, FALSE, NULL), NULL };
     IHostTask *task;
@@ -122,7 +103,7 @@ static void check_thread_ending(int how)
     CloseHandle(ender.self);
     CloseHandle(ender.running);
     /* The task, its thread's module reference and the DLL pin are all given back. */
-    wait_live_tasks(live);
+    manager_wait_live_tasks(manager, live);
     assert_int_equal(open_handles(), handles);
     assert_hr(dll_can_unload_soon(), S_FALSE);  /* the fixture's objects still live */
 }
@@ -175,16 +156,16 @@ static DWORD WINAPI adopt_after_detach_worker(void *arg)
  * unbinds: refused, and nothing is left. */
 static void test_no_adoption_after_thread_detach(void **state)
 {
-    ULONG live = live_tasks();
+    ULONG live = manager_live_tasks(manager);
 
     run_bounded(adopt_after_detach_worker, NULL, "adoption after detach");
-    assert_int_equal(live_tasks(), live);
+    assert_int_equal(manager_live_tasks(manager), live);
 }
 
 static DWORD WINAPI tls_failure_worker(void *arg)
 {
     IHostTask *task = SENTINEL, *again;
-    ULONG live = live_tasks();
+    ULONG live = manager_live_tasks(manager);
     BOOL fired;
     ULONG calls;
 
@@ -194,12 +175,12 @@ static DWORD WINAPI tls_failure_worker(void *arg)
     assert_true(fired);
     assert_null(task);
     /* The unbound task is not left registered. */
-    assert_int_equal(live_tasks(), live);
+    assert_int_equal(manager_live_tasks(manager), live);
     /* The next call adopts, once: the same task every time after. */
     assert_hr(IHostTaskManager_GetCurrentTask(manager, &task), S_OK);
     assert_hr(IHostTaskManager_GetCurrentTask(manager, &again), S_OK);
     assert_ptr_equal(task, again);
-    assert_int_equal(live_tasks(), live + 1);
+    assert_int_equal(manager_live_tasks(manager), live + 1);
     IHostTask_Release(again);
     IHostTask_Release(task);
     return 0;
@@ -207,10 +188,10 @@ static DWORD WINAPI tls_failure_worker(void *arg)
 
 static void test_failed_tls_binding(void **state)
 {
-    ULONG live = live_tasks();
+    ULONG live = manager_live_tasks(manager);
 
     run_bounded(tls_failure_worker, NULL, "failed TLS binding");
-    wait_live_tasks(live);
+    manager_wait_live_tasks(manager, live);
 }
 
 /* ---- A CLR task released at thread exit ---- */
@@ -244,7 +225,7 @@ static DWORD WINAPI clr_task_worker(void *arg)
 static void test_clr_task_not_released_under_loader_lock(void **state)
 {
     struct fake_clr_task fake;
-    ULONG live = live_tasks();
+    ULONG live = manager_live_tasks(manager);
 
     fake_clr_task_init(&fake);
     watched_vtbl = fake_task_vtbl;
@@ -255,7 +236,7 @@ static void test_clr_task_not_released_under_loader_lock(void **state)
     InterlockedExchange(&detach_thread_id, 0);
     assert_int_equal(released_in_detach, 0);
     /* Released by the next call that can (here GetObjectCounts). */
-    wait_live_tasks(live);
+    manager_wait_live_tasks(manager, live);
     assert_int_equal(fake.refcount, 1);
 }
 
@@ -305,7 +286,7 @@ struct counts
 
 static void get_counts(struct counts *c)
 {
-    c->live = live_tasks();
+    c->live = manager_live_tasks(manager);
     c->handles = open_handles();
     assert_hr(IHostTaskFaults_GetCounts(faults, &c->heap_blocks, &c->module_refs), S_OK);
 }

@@ -390,28 +390,6 @@ static DWORD WINAPI must_not_run(void *arg)
     return 0;
 }
 
-static ULONG live_tasks(void)
-{
-    IHostTaskStatistics *statistics;
-    ULONG live, bound;
-
-    assert_hr(IHostTaskManager_QueryInterface(manager, &IID_IHostTaskStatistics, (void **)&statistics), S_OK);
-    assert_hr(IHostTaskStatistics_GetObjectCounts(statistics, &live, &bound), S_OK);
-    IHostTaskStatistics_Release(statistics);
-    return live;
-}
-
-/* Waits until the live task count is back to expected: task threads free
- * their objects as they exit, a moment after Join or Release returns. */
-static void wait_live_tasks(ULONG expected)
-{
-    int i;
-
-    for (i = 0; i < 500 && live_tasks() != expected; i++)
-        Sleep(10);
-    assert_int_equal(live_tasks(), expected);
-}
-
 /* docs/contract.md pitfalls 04 and 20: the CLR task is AddRef'd when stored, released
  * when replaced, cleared by NULL, released when the task object goes. */
 static void pitfall_20_set_clr_task(void **state)
@@ -422,7 +400,7 @@ static void pitfall_20_set_clr_task(void **state)
     ULONG live;
 
     manager = fixture->manager;
-    live = live_tasks();
+    live = manager_live_tasks(manager);
     fake_clr_task_init(&a);
     fake_clr_task_init(&b);
     cancelled_runs = 0;
@@ -438,7 +416,7 @@ static void pitfall_20_set_clr_task(void **state)
     assert_hr(IHostTask_SetCLRTask(task, FAKE_AS_CLR_TASK(&a)), S_OK);
     /* Never started: releasing it lets its thread run out, without the routine. */
     assert_int_equal(IHostTask_Release(task), 0);
-    wait_live_tasks(live);
+    manager_wait_live_tasks(manager, live);
     assert_int_equal(a.refcount, 1);
     assert_int_equal(cancelled_runs, 0);
 }
@@ -460,9 +438,9 @@ static void pitfall_10_task_query_interface(void **state)
     expect_ref(task, 2);
     IUnknown_Release(unk);
     manager = fixture->manager;
-    live = live_tasks();
+    live = manager_live_tasks(manager);
     assert_int_equal(IHostTask_Release(task), 0);
-    wait_live_tasks(live - 1);
+    manager_wait_live_tasks(manager, live - 1);
 }
 
 /* docs/contract.md pitfall 09: no fixed table; 256 tasks live at once. */
@@ -475,21 +453,21 @@ static void pitfall_09_many_live_tasks(void **state)
     int i;
 
     manager = fixture->manager;
-    live = live_tasks();
+    live = manager_live_tasks(manager);
     stop = CreateEventW(NULL, TRUE, FALSE, NULL);
     for (i = 0; i < 256; i++)
     {
         assert_hr(IHostTaskManager_CreateTask(manager, 0, forever_routine, stop, &tasks[i]), S_OK);
         assert_hr(IHostTask_Start(tasks[i]), S_OK);
     }
-    assert_int_equal(live_tasks(), live + 256);
+    assert_int_equal(manager_live_tasks(manager), live + 256);
     SetEvent(stop);
     for (i = 0; i < 256; i++)
     {
         assert_hr(IHostTask_Join(tasks[i], 10000, 0), S_OK);
         IHostTask_Release(tasks[i]);
     }
-    wait_live_tasks(live);
+    manager_wait_live_tasks(manager, live);
     CloseHandle(stop);
 }
 
@@ -531,7 +509,7 @@ static void pitfall_16_17_create_storm_leaves_nothing(void **state)
     int i;
 
     manager = fixture->manager;
-    live = live_tasks();
+    live = manager_live_tasks(manager);
     cancelled_runs = 0;
     storm.go = CreateEventW(NULL, TRUE, FALSE, NULL);
     storm.created = 0;
@@ -542,7 +520,7 @@ static void pitfall_16_17_create_storm_leaves_nothing(void **state)
     assert_int_equal(WaitForMultipleObjects(8, threads, TRUE, 60000), WAIT_OBJECT_0);
     assert_int_equal(storm.created, 800);
     assert_int_equal(cancelled_runs, 800);
-    wait_live_tasks(live);
+    manager_wait_live_tasks(manager, live);
     handles2 = open_handles();
     assert_int_equal(handles2, handles);
     for (i = 0; i < 8; i++)
@@ -671,7 +649,7 @@ static void test_release_while_running(void **state)
     ULONG live;
 
     manager = fixture->manager;
-    live = live_tasks();
+    live = manager_live_tasks(manager);
     init_routine(&routine, TRUE);
     assert_hr(IHostTaskManager_CreateTask(manager, 0, counting_routine, &routine, &task), S_OK);
     assert_hr(IHostTask_Start(task), S_OK);
@@ -680,10 +658,10 @@ static void test_release_while_running(void **state)
     IHostTask_Release(routine.seen);
     routine.seen = NULL;
     /* No COM reference left, but the thread is ours: the DLL must stay. */
-    assert_int_equal(live_tasks(), live + 1);
+    assert_int_equal(manager_live_tasks(manager), live + 1);
     assert_hr(dll_can_unload_now(), S_FALSE);
     SetEvent(routine.release);
-    wait_live_tasks(live);
+    manager_wait_live_tasks(manager, live);
     assert_int_equal(routine.runs, 1);
     free_routine(&routine);
 }

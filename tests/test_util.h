@@ -161,6 +161,29 @@ static inline HRESULT dll_can_unload_soon(void)
     return hr;
 }
 
+/* The manager's live task objects (IHostTaskStatistics::GetObjectCounts). */
+static inline ULONG manager_live_tasks(IHostTaskManager *manager)
+{
+    IHostTaskStatistics *statistics;
+    ULONG live, bound;
+
+    assert_hr(IHostTaskManager_QueryInterface(manager, &IID_IHostTaskStatistics, (void **)&statistics), S_OK);
+    assert_hr(IHostTaskStatistics_GetObjectCounts(statistics, &live, &bound), S_OK);
+    IHostTaskStatistics_Release(statistics);
+    return live;
+}
+
+/* Waits until the live task count is back to expected: task threads free
+ * their objects as they exit, a moment after Join or Release returns. */
+static inline void manager_wait_live_tasks(IHostTaskManager *manager, ULONG expected)
+{
+    int i;
+
+    for (i = 0; i < 500 && manager_live_tasks(manager) != expected; i++)
+        Sleep(10);
+    assert_int_equal(manager_live_tasks(manager), expected);
+}
+
 /* Milliseconds from a monotonic clock finer than GetTickCount64. */
 static inline double now_ms(void)
 {
