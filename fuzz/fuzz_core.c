@@ -48,21 +48,6 @@ uint64_t ht__platform_now_ns(void)
     return fake_now;
 }
 
-void *ht__platform_alloc(size_t size)
-{
-    return calloc(1, size ? size : 1);
-}
-
-void *ht__platform_realloc(void *p, size_t size)
-{
-    return realloc(p, size ? size : 1);
-}
-
-void ht__platform_free(void *p)
-{
-    free(p);
-}
-
 /* ---- Targets ---- */
 
 /* 0, a few ordinary addresses, and a cluster whose hashes share one home

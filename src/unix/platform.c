@@ -22,21 +22,6 @@ uint64_t ht__platform_now_ns(void)
 #include <pthread.h>
 #include <stdlib.h>
 
-void *ht__platform_alloc(size_t size)
-{
-    return calloc(1, size ? size : 1);
-}
-
-void *ht__platform_realloc(void *p, size_t size)
-{
-    return realloc(p, size ? size : 1);
-}
-
-void ht__platform_free(void *p)
-{
-    free(p);
-}
-
 #include "../scheduler.h"
 
 struct ht__mutex
