@@ -8,7 +8,8 @@ endif()
 file(READ "${JSON}" text)
 foreach(field tasks rounds workUs repetitions throughputCooperative throughputThreadPerTask throughputRatio
     p99SlotWaitMs handoffUs pingPongUs handoffRatio slots quantumMs waitOnAddressPingPongUs
-    handoffVsWaitOnAddress fairWaitMs p99SlotWaitBoundMs medianSlotWaitMs)
+    handoffVsWaitOnAddress fairWaitMs p99SlotWaitBoundMs medianSlotWaitMs loopsPerUs
+    throughputCooperativeCpuWork throughputThreadPerTaskCpuWork throughputRatioCpuWork p99SlotWaitCpuWorkMs)
   string(JSON type ERROR_VARIABLE err TYPE "${text}" ${field})
   if(err OR NOT type STREQUAL "NUMBER")
     message(FATAL_ERROR "${JSON}: no number for ${field}: ${type} ${err}")

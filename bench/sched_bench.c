@@ -8,6 +8,18 @@
  *     EnterRuntime), on one slot per processor and thread-per-task; and
  *     the 99th percentile of the time from wanting a slot to getting it,
  *     against the fair-share wait, (tasks - slots) x work / slots.
+ *     Twice, with two kinds of work:
+ *     - CPU work: a loop of a fixed number of iterations, calibrated to
+ *       500 us on the idle main thread before each repetition.  The same
+ *       work in both modes, whoever runs it and however often the OS
+ *       takes the processor away meanwhile.
+ *     - Wall-clock work: spinning until 500 us have passed, the first
+ *       version of this benchmark.  A thread the OS takes off the
+ *       processor mid-spin still finishes on time, so it is credited with
+ *       work it did not do: thread-per-task, 64 runnable threads on a few
+ *       processors, is credited far more of that than cooperative mode,
+ *       which keeps one runnable task per processor (docs/scheduler.md,
+ *       "Where throughput goes").  Kept for comparison with earlier runs.
  *  2. Slot hand-off latency: two tasks on one slot taking turns (each
  *     leaves the runtime while the other waits for the slot), against two
  *     threads passing an event, and passing a WaitOnAddress word (the
@@ -63,6 +75,50 @@ static void spin_us(int us)
         x++;
 }
 
+/* CPU work: n turns of a loop the compiler cannot remove. */
+static void loop(LONG64 n)
+{
+    volatile unsigned int x = 0;
+    LONG64 i;
+
+    for (i = 0; i < n; i++)
+        x++;
+}
+
+/* Loop turns per microsecond: the fastest of several timed runs of about
+ * half a millisecond, so that a run the OS interrupted does not count. */
+static double calibrate(void)
+{
+    double best = 0, t, rate;
+    LONG64 n = 1 << 16;
+    int i;
+
+    for (i = 0; i < 20; i++)
+    {
+        t = now_s();
+        loop(n);
+        t = now_s() - t;
+        if (t < 250e-6)
+        {
+            n *= 2;     /* too short to time well: longer next time */
+            continue;
+        }
+        if ((rate = (double)n / (t * 1e6)) > best)
+            best = rate;
+    }
+    return best;
+}
+
+static LONG64 work_loops;   /* nonzero: CPU work of that many turns; 0: wall-clock */
+
+static void work(void)
+{
+    if (work_loops)
+        loop(work_loops);
+    else
+        spin_us(work_us);
+}
+
 static void check(HRESULT hr, const char *what)
 {
     if (hr != S_OK)
@@ -87,7 +143,7 @@ static DWORD WINAPI mixed_task(void *arg)
 
     for (i = 0; i < rounds; i++)
     {
-        spin_us(work_us);   /* managed code: holds the slot */
+        work();             /* managed code: holds the slot */
         check(IHostTaskManager_LeaveRuntime(manager, (SIZE_T)&Sleep), "LeaveRuntime");
         Sleep(1);           /* a blocking native call: no slot */
         t0 = now_s();
@@ -345,7 +401,9 @@ static double run_ping_pong(void)
 int main(int argc, char **argv)
 {
     double coop[REPS], tpt[REPS], p99[REPS], p50[REPS], p99_bound[REPS], handoff[REPS], ping[REPS], address[REPS];
+    double coop_cpu[REPS], tpt_cpu[REPS], p99_cpu[REPS], rate[REPS];
     double m_coop, m_tpt, m_p99, m_p50, m_p99_bound, m_handoff, m_ping, m_address, work, fair_ms;
+    double m_coop_cpu, m_tpt_cpu, m_p99_cpu, m_rate;
     SYSTEM_INFO system;
     UINT slots;
     HT_SCHEDULER_STATS stats;
@@ -379,6 +437,17 @@ int main(int argc, char **argv)
 
     for (i = 0; i < reps; i++)
     {
+        /* CPU work, calibrated afresh: the machine's speed may drift
+         * between repetitions, never within one. */
+        rate[i] = calibrate();
+        work_loops = (LONG64)(rate[i] * work_us);
+        check(ht_set_scheduler(control, 0, 0), "thread-per-task");
+        tpt_cpu[i] = run_mixed();
+        check(ht_set_scheduler(control, slots, 0), "one slot per processor");
+        coop_cpu[i] = run_mixed();
+        p99_cpu[i] = enter_quantile_s(0.99);
+        /* Wall-clock work. */
+        work_loops = 0;
         check(ht_set_scheduler(control, 0, 0), "thread-per-task");
         tpt[i] = run_mixed();
         check(ht_set_scheduler(control, slots, 0), "one slot per processor");
@@ -401,6 +470,10 @@ int main(int argc, char **argv)
     m_handoff = median(handoff, reps);
     m_ping = median(ping, reps);
     m_address = median(address, reps);
+    m_tpt_cpu = median(tpt_cpu, reps);
+    m_coop_cpu = median(coop_cpu, reps);
+    m_p99_cpu = median(p99_cpu, reps);
+    m_rate = median(rate, reps);
     work = (double)TASKS * rounds;
     /* Each task waits, per round, for the others' work on the slots. */
     fair_ms = (double)(TASKS > (int)slots ? TASKS - (int)slots : 0) * work_us / 1000.0 / slots;
@@ -409,6 +482,12 @@ int main(int argc, char **argv)
             "median of %d\n", TASKS, rounds, work_us, reps);
     printf("%-46s %14s %14s %8s\n", "measure", "value", "reference", "ratio");
     printf("%u slots (one per processor), quantum %u ms\n", slots, HT_SCHEDULER_DEFAULT_QUANTUM_US / 1000u);
+    printf("CPU work: a loop of %.0f turns (%.0f a microsecond, calibrated)\n", m_rate * work_us, m_rate);
+    printf("%-46s %11.0f /s %11.0f /s %7.2fx\n", "throughput, cooperative vs thread-per-task (rounds/s)",
+            work / m_coop_cpu, work / m_tpt_cpu, m_tpt_cpu / m_coop_cpu);
+    printf("%-46s %11.3f ms %11.3f ms %7.2fx\n", "p99 slot wait vs fair-share wait", m_p99_cpu * 1e3,
+            fair_ms, fair_ms > 0 ? m_p99_cpu * 1e3 / fair_ms : 0);
+    printf("Wall-clock work (spin until 500 us have passed: credits a descheduled thread)\n");
     printf("%-46s %11.0f /s %11.0f /s %7.2fx\n", "throughput, cooperative vs thread-per-task (rounds/s)",
             work / m_coop, work / m_tpt, m_tpt / m_coop);
     printf("%-46s %11.3f ms %11.3f ms %7.2fx\n", "p99 slot wait vs fair-share wait", m_p99 * 1e3,
@@ -430,10 +509,13 @@ int main(int argc, char **argv)
                 " \"p99SlotWaitMs\": %.4f, \"handoffUs\": %.3f, \"pingPongUs\": %.3f, \"handoffRatio\": %.4f,\n"
                 " \"slots\": %u, \"quantumMs\": %.3f, \"waitOnAddressPingPongUs\": %.3f,"
                 " \"handoffVsWaitOnAddress\": %.4f, \"fairWaitMs\": %.4f, \"p99SlotWaitBoundMs\": %.4f,\n"
-                " \"medianSlotWaitMs\": %.4f}\n",
+                " \"medianSlotWaitMs\": %.4f, \"loopsPerUs\": %.2f, \"throughputCooperativeCpuWork\": %.1f,\n"
+                " \"throughputThreadPerTaskCpuWork\": %.1f, \"throughputRatioCpuWork\": %.4f,"
+                " \"p99SlotWaitCpuWorkMs\": %.4f}\n",
                 TASKS, rounds, work_us, reps, work / m_coop, work / m_tpt, m_tpt / m_coop, m_p99 * 1e3,
                 m_handoff * 1e6, m_ping * 1e6, m_handoff / m_ping, slots, HT_SCHEDULER_DEFAULT_QUANTUM_US / 1000.0,
-                m_address * 1e6, m_address > 0 ? m_handoff / m_address : 0, fair_ms, m_p99_bound * 1e3, m_p50 * 1e3);
+                m_address * 1e6, m_address > 0 ? m_handoff / m_address : 0, fair_ms, m_p99_bound * 1e3, m_p50 * 1e3,
+                m_rate, work / m_coop_cpu, work / m_tpt_cpu, m_tpt_cpu / m_coop_cpu, m_p99_cpu * 1e3);
         fclose(out);
     }
     check(ht_set_scheduler(control, 0, 0), "thread-per-task");
