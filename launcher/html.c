@@ -392,11 +392,13 @@ static void draw_tables(FILE *f, struct trace *trace, const struct report *repor
     else
         fprintf(f, "<table>\n<tr><th>slots</th><th>quantum us</th><th>acquisitions</th><th>waits</th>"
                 "<th>wait ms</th><th>max wait ms</th><th>p99 wait ms</th><th>forced yields</th><th>punishments</th>"
-                "<th>preemptions</th></tr>\n<tr><td>%u</td><td>%u</td><td>%llu</td><td>%llu</td><td>%.3f</td>"
-                "<td>%.3f</td><td>%.3f</td><td>%llu</td><td>%llu</td><td>%llu</td></tr>\n</table>\n", s->slots,
+                "<th>preemptions</th><th>retakes</th><th>native hold ms</th></tr>\n<tr><td>%u</td><td>%u</td><td>%llu</td>"
+                "<td>%llu</td><td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%llu</td><td>%llu</td><td>%llu</td><td>%llu</td>"
+                "<td>%.3f</td></tr>\n</table>\n", s->slots,
                 s->quantumUs, (unsigned long long)s->acquisitions, (unsigned long long)s->waits, s->waitNs / 1e6,
                 s->maxWaitNs / 1e6, report_wait_quantile_ns(s, 0.99) / 1e6, (unsigned long long)s->forcedYields,
-                (unsigned long long)s->punishments, (unsigned long long)s->preemptions);
+                (unsigned long long)s->punishments, (unsigned long long)s->preemptions,
+                (unsigned long long)s->retakes, s->nativeHoldNs / 1e6);
 
     fprintf(f, "<h2>Checks</h2>\n<ul>\n");
     if (report->checked)

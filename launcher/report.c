@@ -268,6 +268,12 @@ static void check_scheduler_totals(struct report *report, UINT runtime_threads)
     if (s->punishments > s->forcedYields)
         mismatch(report, "scheduler: %llu punishments for %llu forced yields", (unsigned long long)s->punishments,
                 (unsigned long long)s->forcedYields);
+    /* Each retake takes a slot some acquisition gave; native hold time is
+     * counted only at a retake (src/scheduler.c: retake_native). */
+    if (s->retakes > s->acquisitions || (!s->retakes && s->nativeHoldNs))
+        mismatch(report, "scheduler: %llu retakes (%llu ns held in native code) for %llu acquisitions",
+                (unsigned long long)s->retakes, (unsigned long long)s->nativeHoldNs,
+                (unsigned long long)s->acquisitions);
     if ((live ? held > s->slots || s->held > s->slots : s->held != held) || s->waiting > runtime_threads)
         mismatch(report, "scheduler: %u slots held (%u tasks say so), %u tasks waiting, with every thread done "
                 "but %u of the runtime's own", s->held, held, s->waiting, runtime_threads);
@@ -496,6 +502,8 @@ static void print_slots(const struct report *report, FILE *out)
             "waiter), %llu preemptions (still holding a quantum after being asked); now %u held, %u waiting\n",
             (unsigned long long)s->forcedYields, (unsigned long long)s->punishments,
             (unsigned long long)s->preemptions, s->held, s->waiting);
+    fprintf(out, "  %llu retakes (slots left in native code given to a waiter), %.3f ms held in native code "
+            "while a task waited\n", (unsigned long long)s->retakes, s->nativeHoldNs / 1e6);
 }
 
 void report_print(const struct report *report, FILE *out, unsigned int top)
@@ -590,11 +598,13 @@ static void json_scheduler(FILE *f, const HT_SCHEDULER_STATS *s)
 
     fprintf(f, "  \"scheduler\": {\"mode\": \"%s\", \"slots\": %u, \"quantumUs\": %u, \"acquisitions\": %llu, "
             "\"waits\": %llu, \"waitNs\": %llu, \"maxWaitNs\": %llu, \"p99WaitNs\": %llu, \"forcedYields\": %llu, "
-            "\"punishments\": %llu, \"preemptions\": %llu, \"held\": %u, \"waiting\": %u,\n    \"waitHistogram\": [",
+            "\"punishments\": %llu, \"preemptions\": %llu, \"retakes\": %llu, \"nativeHoldNs\": %llu, \"held\": %u, "
+            "\"waiting\": %u,\n    \"waitHistogram\": [",
             s->slots ? "cooperative" : "thread-per-task", s->slots, s->quantumUs, (unsigned long long)s->acquisitions,
             (unsigned long long)s->waits, (unsigned long long)s->waitNs, (unsigned long long)s->maxWaitNs,
             (unsigned long long)report_wait_quantile_ns(s, 0.99), (unsigned long long)s->forcedYields,
-            (unsigned long long)s->punishments, (unsigned long long)s->preemptions, s->held, s->waiting);
+            (unsigned long long)s->punishments, (unsigned long long)s->preemptions, (unsigned long long)s->retakes,
+            (unsigned long long)s->nativeHoldNs, s->held, s->waiting);
     for (i = 0; i < ARRAYSIZE(s->waitHistogram); i++)
         fprintf(f, "%s%llu", i ? ", " : "", (unsigned long long)s->waitHistogram[i]);
     fprintf(f, "]},\n");
