@@ -68,6 +68,9 @@ def scheduler_problems(report):
                         % (sum(scheduler["waitHistogram"]), scheduler["waits"]))
     if scheduler["waits"] > scheduler["acquisitions"] or scheduler["punishments"] > scheduler["forcedYields"]:
         problems.append("scheduler: more waits than acquisitions or more punishments than forced yields")
+    if scheduler["retakes"] > scheduler["acquisitions"] or (not scheduler["retakes"] and scheduler["nativeHoldNs"]):
+        problems.append("scheduler: %d retakes (%d ns in native code) for %d acquisitions"
+                        % (scheduler["retakes"], scheduler["nativeHoldNs"], scheduler["acquisitions"]))
     if scheduler["waiting"]:
         problems.append("scheduler.waiting %d with every thread done" % scheduler["waiting"])
     if scheduler["p99WaitNs"] != p99_ns(scheduler) or scheduler["p99WaitNs"] > scheduler["maxWaitNs"]:
