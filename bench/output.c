@@ -148,19 +148,13 @@ static void build_json(FILE *f, const struct machine *m)
         fprintf(f, ", \"spread_percent\": ");
         json_number(f, r->spread);
         fprintf(f, ", \"reference\": ");
-        if (r->reference[0])
-            json_string(f, r->reference);
-        else
-            fprintf(f, "null");
+        json_string_or_null(f, r->reference[0] ? r->reference : NULL);
         fprintf(f, ", \"reference_value\": ");
         json_number(f, r->reference_value);
         fprintf(f, ", \"ratio\": ");
         json_number(f, r->ratio);
         fprintf(f, ", \"ratio_means\": ");
-        if (r->ratio_means)
-            json_string(f, r->ratio_means);
-        else
-            fprintf(f, "null");
+        json_string_or_null(f, r->ratio_means);
         fprintf(f, ", \"target\": ");
         if (r->op)
         {

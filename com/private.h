@@ -72,9 +72,10 @@ _Static_assert(HT__FIELD_COUNT(HT_SCHEDULER_STATS, waitHistogram) == HT__SCHED_H
 /* The HRESULT for a core status, the one place that maps them: a refusal
  * for the state (strict mode, an unbalanced call) is
  * HOST_E_INVALIDOPERATION, "wrong state" in docs/contract.md §2.5; a
- * structure that could not grow is E_OUTOFMEMORY.  Callers that must
- * answer exactly S_OK whatever happens (the Reverse calls, docs/contract.md
- * §3.0) do not call it for every status. */
+ * structure that could not grow is E_OUTOFMEMORY.  Every site in com/
+ * maps a status through it but one: ReverseEnterRuntime, which must answer
+ * exactly S_OK (docs/contract.md §3.0), lets HT__E_NOMEM through
+ * (reverse_enter_runtime_slow in com/task_manager.c). */
 static inline HRESULT ht__hresult_from_status(ht__status status)
 {
     switch (status)

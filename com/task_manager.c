@@ -264,21 +264,16 @@ static inline struct host_task *task_current_fast(void)
 static __attribute__((noinline)) HRESULT leave_runtime_slow(SIZE_T target)
 {
     struct host_task *task = ht__task_current_or_adopt();
+    ht__status status;
 
     if (!task)
         return E_OUTOFMEMORY;
     ht__trace_leave(task, target);
-    switch (ht__leave_runtime(&task->core, target))
-    {
-    case HT__OK:
-        /* Going out to native code, which may block: the slot goes back. */
-        ht__task_slot_release(task);
-        return S_OK;
-    case HT__E_NOMEM:
-        return E_OUTOFMEMORY;
-    default:
-        return HOST_E_INVALIDOPERATION;
-    }
+    if ((status = ht__leave_runtime(&task->core, target)) != HT__OK)
+        return ht__hresult_from_status(status);
+    /* Going out to native code, which may block: the slot goes back. */
+    ht__task_slot_release(task);
+    return S_OK;
 }
 
 /* The frame is open; the slot goes back now: someone waits, or the task
@@ -314,14 +309,16 @@ static HRESULT STDMETHODCALLTYPE task_manager_LeaveRuntime(IHostTaskManager *ifa
 static __attribute__((noinline)) HRESULT enter_runtime_slow(void)
 {
     struct host_task *task = ht__task_current_or_adopt();
+    ht__status status;
 
     /* The native call has already returned: failing now only throws into
-     * managed code, so only strict mode refuses. */
+     * managed code, so only strict mode refuses (a close answers HT__OK or
+     * HT__E_STATE, src/nesting.c). */
     if (!task)
         return S_OK;
     ht__trace_enter(task);
-    if (ht__enter_runtime(&task->core) == HT__E_STATE)
-        return HOST_E_INVALIDOPERATION;
+    if ((status = ht__enter_runtime(&task->core)) != HT__OK)
+        return ht__hresult_from_status(status);
     /* Back into managed code: in cooperative mode, only with a slot.  An
      * Enter that closes a Leave nested in one still open stays out (the
      * CLR's AppDomain-unload helper calls LeaveRuntime(0) once and never
@@ -354,13 +351,15 @@ static HRESULT STDMETHODCALLTYPE task_manager_EnterRuntime(IHostTaskManager *ifa
 static __attribute__((noinline)) HRESULT reverse_leave_runtime_slow(void)
 {
     struct host_task *task = ht__task_current_or_adopt();
+    ht__status status;
 
-    /* Exactly S_OK: the CLR throws on anything else, even S_FALSE. */
+    /* Exactly S_OK: the CLR throws on anything else, even S_FALSE; only
+     * strict mode refuses (a close answers HT__OK or HT__E_STATE). */
     if (!task)
         return S_OK;
     ht__trace_reverse_leave(task);
-    if (ht__reverse_leave_runtime(&task->core) == HT__E_STATE)
-        return HOST_E_INVALIDOPERATION;
+    if ((status = ht__reverse_leave_runtime(&task->core)) != HT__OK)
+        return ht__hresult_from_status(status);
     /* Back to the native caller. */
     ht__task_slot_release(task);
     return S_OK;
@@ -381,14 +380,19 @@ static HRESULT STDMETHODCALLTYPE task_manager_ReverseLeaveRuntime(IHostTaskManag
 static __attribute__((noinline)) HRESULT reverse_enter_runtime_slow(void)
 {
     struct host_task *task = ht__task_current_or_adopt();
+    ht__status status;
 
-    /* At the nesting limit the call is counted (HT_STAT_NESTING_LIMIT) and
-     * let through: the CLR would throw on anything but S_OK. */
     if (!task)
         return S_OK;
     ht__trace_reverse_enter(task);
-    if (ht__reverse_enter_runtime(&task->core) == HT__E_STATE)
-        return HOST_E_INVALIDOPERATION;
+    /* The one status not mapped by ht__hresult_from_status: at the nesting
+     * limit, or with no memory to grow the nesting (HT__E_NOMEM, counted
+     * as HT_STAT_NESTING_LIMIT), the call is let through with S_OK, not
+     * refused with E_OUTOFMEMORY: the CLR throws on anything but exactly
+     * S_OK from ReverseEnterRuntime (docs/contract.md §3.0, and §3.2's
+     * ReverseEnterRuntime row). */
+    if ((status = ht__reverse_enter_runtime(&task->core)) != HT__OK && status != HT__E_NOMEM)
+        return ht__hresult_from_status(status);
     ht__task_slot_acquire(task);
     return S_OK;
 }
@@ -592,6 +596,8 @@ static UINT scheduler_slots, scheduler_quantum_us;
 
 static HRESULT configure_scheduler(UINT slots, UINT quantum_us)
 {
+    ht__status status;
+
     if (slots == HT_SCHEDULER_AUTO)
         slots = processors();
     if (!quantum_us)
@@ -601,10 +607,11 @@ static HRESULT configure_scheduler(UINT slots, UINT quantum_us)
     if (slots > 1024 || quantum_us > 10000000)
         return E_INVALIDARG;
     AcquireSRWLockExclusive(&scheduler_lock);
-    if (ht__sched_configure(slots, quantum_us, ht__task_runaway_prepare, ht__task_runaway_fire) != HT__OK)
+    status = ht__sched_configure(slots, quantum_us, ht__task_runaway_prepare, ht__task_runaway_fire);
+    if (status != HT__OK)
     {
         ReleaseSRWLockExclusive(&scheduler_lock);
-        return E_OUTOFMEMORY;
+        return ht__hresult_from_status(status);
     }
     /* Test-only: a window for another SetScheduler (com/fault.h). */
     if (ht__fault(HT_FAULT_SCHEDULER_PAUSE))

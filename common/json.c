@@ -29,6 +29,27 @@ void json_wstring(FILE *f, const WCHAR *s)
     json_string(f, utf8);
 }
 
+void json_string_or_null(FILE *f, const char *s)
+{
+    if (s)
+        json_string(f, s);
+    else
+        fputs("null", f);
+}
+
+void json_wstring_or_null(FILE *f, const WCHAR *s)
+{
+    if (s)
+        json_wstring(f, s);
+    else
+        fputs("null", f);
+}
+
+void json_bool(FILE *f, BOOL v)
+{
+    fputs(v ? "true" : "false", f);
+}
+
 void json_hresult(FILE *f, HRESULT hr)
 {
     fprintf(f, "\"0x%08lx\"", (unsigned long)hr);

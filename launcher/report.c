@@ -621,29 +621,21 @@ BOOL report_write_json(const struct report *report, const WCHAR *path, int exit_
     sum(report, &t);
     fprintf(f, "{\n  \"format\": \"hosttask-report/2\",\n");
     fprintf(f, "  \"runtime\": {\"kind\": \"%s\", \"version\": ", report->simulated ? "simulated" : "clr");
-    if (report->simulated || !report->clr_version)
-        fprintf(f, "null");
-    else
-        json_string(f, report->clr_version);
+    json_string_or_null(f, report->simulated ? NULL : report->clr_version);
     fprintf(f, ", \"pinvokeStyle\": ");
-    if (report->simulated)
-        json_string(f, report->pinvoke_style);
-    else
-        fprintf(f, "null");
+    json_string_or_null(f, report->simulated ? report->pinvoke_style : NULL);
     fprintf(f, "},\n  \"hostControl\": ");
     json_string(f, report->server);
-    fprintf(f, ",\n  \"profiling\": %s,\n", report->profiling ? "true" : "false");
-    fprintf(f, "  \"method\": {\"assembly\": ");
+    fprintf(f, ",\n  \"profiling\": ");
+    json_bool(f, report->profiling);
+    fprintf(f, ",\n  \"method\": {\"assembly\": ");
     json_wstring(f, report->assembly);
     fprintf(f, ", \"type\": ");
     json_wstring(f, report->type);
     fprintf(f, ", \"name\": ");
     json_wstring(f, report->method);
     fprintf(f, ", \"argument\": ");
-    if (report->has_argument)
-        json_wstring(f, report->argument);
-    else
-        fprintf(f, "null");
+    json_wstring_or_null(f, report->has_argument ? report->argument : NULL);
     fprintf(f, ", \"hresult\": ");
     json_hresult(f, report->execute_hr);
     fprintf(f, ", \"returnValue\": %lu, \"wallMs\": %.3f},\n", report->return_value, report->wall_ms);
@@ -653,13 +645,11 @@ BOOL report_write_json(const struct report *report, const WCHAR *path, int exit_
     {
         const HT_TASK_STATS *s = &report->tasks[i].stats;
 
-        fprintf(f, "%s\n    {\"taskId\": %llu, \"threadId\": %lu, \"kind\": \"%s\", \"ended\": %s, \"role\": ",
-                i ? "," : "", (unsigned long long)s->taskId, s->threadId, task_kind(s),
-                (s->flags & HT_TASK_ENDED) ? "true" : "false");
-        if (report->tasks[i].role[0])
-            json_string(f, report->tasks[i].role);
-        else
-            fprintf(f, "null");
+        fprintf(f, "%s\n    {\"taskId\": %llu, \"threadId\": %lu, \"kind\": \"%s\", \"ended\": ", i ? "," : "",
+                (unsigned long long)s->taskId, s->threadId, task_kind(s));
+        json_bool(f, s->flags & HT_TASK_ENDED);
+        fprintf(f, ", \"role\": ");
+        json_string_or_null(f, report->tasks[i].role[0] ? report->tasks[i].role : NULL);
         fprintf(f, ", \"transitions\": {\"leave\": %llu, \"enter\": %llu, \"reverseEnter\": %llu, "
                 "\"reverseLeave\": %llu}, ", (unsigned long long)s->transitions[HT_STAT_LEAVE],
                 (unsigned long long)s->transitions[HT_STAT_ENTER],
@@ -672,17 +662,21 @@ BOOL report_write_json(const struct report *report, const WCHAR *path, int exit_
                 (unsigned long long)s->imbalances[HT_STAT_UNCLOSED_LEAVE],
                 (unsigned long long)s->imbalances[HT_STAT_UNCLOSED_REVERSE_ENTER],
                 (unsigned long long)s->imbalances[HT_STAT_NESTING_LIMIT]);
-        fprintf(f, "\"depth\": %llu, \"maxDepth\": %llu, \"nativeTimeNs\": %llu, \"sleeps\": %llu, "
+        fprintf(f,
+                "\"depth\": %llu, \"maxDepth\": %llu, \"nativeTimeNs\": %llu, \"sleeps\": %llu, "
                 "\"alerts\": %llu, \"interruptedWaits\": %llu, \"joins\": %llu, \"affinityDepth\": %lu, "
-                "\"delayAbort\": %s, \"priority\": %d",
-                (unsigned long long)s->depth, (unsigned long long)s->maxDepth,
-                (unsigned long long)s->nativeTimeNs, (unsigned long long)s->sleeps,
-                (unsigned long long)s->alerts, (unsigned long long)s->interruptedWaits,
-                (unsigned long long)s->joins, s->affinityDepth,
-                (s->flags & HT_TASK_DELAY_ABORT) ? "true" : "false", s->priority);
-        fprintf(f, ", \"slotAcquisitions\": %llu, \"slotWaitNs\": %llu, \"forcedYields\": %llu, \"holdsSlot\": %s, "
-                "\"clr\": ", (unsigned long long)s->slotAcquisitions, (unsigned long long)s->slotWaitNs,
-                (unsigned long long)s->forcedYields, (s->flags & HT_TASK_HOLDS_SLOT) ? "true" : "false");
+                "\"delayAbort\": ",
+                (unsigned long long)s->depth, (unsigned long long)s->maxDepth, (unsigned long long)s->nativeTimeNs,
+                (unsigned long long)s->sleeps, (unsigned long long)s->alerts,
+                (unsigned long long)s->interruptedWaits, (unsigned long long)s->joins, s->affinityDepth);
+        json_bool(f, s->flags & HT_TASK_DELAY_ABORT);
+        fprintf(f,
+                ", \"priority\": %d, \"slotAcquisitions\": %llu, \"slotWaitNs\": %llu, \"forcedYields\": %llu, "
+                "\"holdsSlot\": ",
+                s->priority, (unsigned long long)s->slotAcquisitions, (unsigned long long)s->slotWaitNs,
+                (unsigned long long)s->forcedYields);
+        json_bool(f, s->flags & HT_TASK_HOLDS_SLOT);
+        fprintf(f, ", \"clr\": ");
         if (report->tasks[i].has_clr)
             fprintf(f, "{\"yieldTaskCalls\": %lld, \"safePointYields\": %lld}}",
                     (long long)report->tasks[i].yield_task_calls, (long long)report->tasks[i].safe_point_yields);
@@ -702,10 +696,11 @@ BOOL report_write_json(const struct report *report, const WCHAR *path, int exit_
         fprintf(f, ", \"calls\": %llu, \"nativeTimeNs\": %llu}", (unsigned long long)target->stats.calls,
                 (unsigned long long)target->stats.nativeTimeNs);
     }
-    fprintf(f, "\n  ],\n  \"check\": {\"performed\": %s, \"ok\": %s, \"tasks\": %u, \"targets\": %u, "
-            "\"mismatches\": [", report->checked ? "true" : "false",
-            report->checked && !report->mismatch_count ? "true" : "false", report->check_tasks,
-            report->check_targets);
+    fprintf(f, "\n  ],\n  \"check\": {\"performed\": ");
+    json_bool(f, report->checked);
+    fprintf(f, ", \"ok\": ");
+    json_bool(f, report->checked && !report->mismatch_count);
+    fprintf(f, ", \"tasks\": %u, \"targets\": %u, \"mismatches\": [", report->check_tasks, report->check_targets);
     for (i = 0; i < report->mismatch_count && i < ARRAYSIZE(report->mismatches); i++)
     {
         fprintf(f, "%s", i ? ", " : "");

@@ -460,20 +460,24 @@ static void write_span(FILE *f, struct trace *trace, const struct trace_track *t
         fprintf(f, "\"target\": \"0x%llx\"", (unsigned long long)span->arg);
         break;
     case SPAN_HOST_WAIT:
-        fprintf(f, "\"alertable\": %s, \"result\": ", span->detail & HT_TRACE_WAIT_ALERTABLE ? "true" : "false");
+        fprintf(f, "\"alertable\": ");
+        json_bool(f, span->detail & HT_TRACE_WAIT_ALERTABLE);
+        fprintf(f, ", \"result\": ");
         if (span->unfinished)
             fprintf(f, "null");
         else
             json_hresult(f, span->hr);
         break;
     case SPAN_SLOT_WAIT:
-        fprintf(f, "\"granted\": %s", span->detail ? "true" : "false");
+        fprintf(f, "\"granted\": ");
+        json_bool(f, span->detail);
         break;
     default:
         break;
     }
-    fprintf(f, "%s\"depth\": %u, \"unfinished\": %s}}", span->kind == SPAN_CALLBACK ? "" : ", ", span->depth,
-            span->unfinished ? "true" : "false");
+    fprintf(f, "%s\"depth\": %u, \"unfinished\": ", span->kind == SPAN_CALLBACK ? "" : ", ", span->depth);
+    json_bool(f, span->unfinished);
+    fprintf(f, "}}");
 }
 
 static void write_instant(FILE *f, const struct trace *trace, UINT64 tid, UINT64 time_ns, const char *cat,
@@ -496,13 +500,16 @@ static void write_other_data(FILE *f, const struct trace *trace, const struct re
     json_wstring(f, report->type);
     fprintf(f, ", \"hresult\": ");
     json_hresult(f, report->execute_hr);
-    fprintf(f, ", \"returnValue\": %lu, \"wallMs\": %.3f, \"profiling\": %s,\n", report->return_value,
-            report->wall_ms, report->profiling ? "true" : "false");
-    fprintf(f, "  \"trace\": {\"bufferEvents\": %u, \"tasks\": %u, \"events\": %llu, \"dropped\": %llu, "
-            "\"endedTasksDropped\": %llu, \"startNs\": %llu, \"checked\": %s, \"mismatches\": %u},\n",
+    fprintf(f, ", \"returnValue\": %lu, \"wallMs\": %.3f, \"profiling\": ", report->return_value, report->wall_ms);
+    json_bool(f, report->profiling);
+    fprintf(f,
+            ",\n  \"trace\": {\"bufferEvents\": %u, \"tasks\": %u, \"events\": %llu, \"dropped\": %llu, "
+            "\"endedTasksDropped\": %llu, \"startNs\": %llu, \"checked\": ",
             trace->info.bufferEvents, trace->info.tasks, (unsigned long long)trace->info.events,
             (unsigned long long)trace->info.dropped, (unsigned long long)trace->info.endedTasksDropped,
-            (unsigned long long)trace->first_ns, trace->checked ? "true" : "false", trace->mismatch_count);
+            (unsigned long long)trace->first_ns);
+    json_bool(f, trace->checked);
+    fprintf(f, ", \"mismatches\": %u},\n", trace->mismatch_count);
     fprintf(f, "  \"scheduler\": {\"mode\": \"%s\", \"slots\": %u, \"quantumUs\": %u, \"acquisitions\": %llu, "
             "\"waits\": %llu, \"waitNs\": %llu, \"maxWaitNs\": %llu, \"forcedYields\": %llu, \"punishments\": %llu, "
             "\"preemptions\": %llu},\n", s->slots ? "cooperative" : "thread-per-task", s->slots, s->quantumUs,
@@ -516,10 +523,7 @@ static void write_other_data(FILE *f, const struct trace *trace, const struct re
 
         fprintf(f, "%s\n    {\"taskId\": %llu, \"threadId\": %lu, \"role\": ", i ? "," : "",
                 (unsigned long long)t->taskId, t->threadId);
-        if (report->tasks[i].role[0])
-            json_string(f, report->tasks[i].role);
-        else
-            fprintf(f, "null");
+        json_string_or_null(f, report->tasks[i].role[0] ? report->tasks[i].role : NULL);
         fprintf(f, ", \"leave\": %llu, \"enter\": %llu, \"reverseEnter\": %llu, \"reverseLeave\": %llu, "
                 "\"sleeps\": %llu, \"joins\": %llu, \"alerts\": %llu, \"nativeTimeNs\": %llu, \"slotAcquisitions\": %llu, "
                 "\"slotWaitNs\": %llu, \"forcedYields\": %llu}",

@@ -259,24 +259,6 @@ static const IHostControlVtbl spy_vtbl =
 
 /* ---- Sessions ---- */
 
-
-
-ULONG refcount_of(IUnknown *unk)
-{
-    IUnknown_AddRef(unk);
-    return IUnknown_Release(unk);
-}
-
-LARGE_INTEGER frequency;
-
-double now_ms(void)
-{
-    LARGE_INTEGER now;
-
-    QueryPerformanceCounter(&now);
-    return (double)now.QuadPart * 1000.0 / (double)frequency.QuadPart;
-}
-
 /* What a host program does, on its own main thread. */
 static DWORD WINAPI session_thread(void *arg)
 {
@@ -341,23 +323,6 @@ static DWORD WINAPI session_thread(void *arg)
     s->control_final = IHostControl_Release(real);
     CoUninitialize();
     return 0;
-}
-
-HRESULT dll_can_unload_soon(void)
-{
-    HRESULT (WINAPI *can_unload)(void);
-    HMODULE module = GetModuleHandleW(L"hosttask.dll");
-    HRESULT hr = E_FAIL;
-    int i;
-
-    assert_non_null(module);
-    can_unload = (void *)GetProcAddress(module, "DllCanUnloadNow");
-    assert_non_null(can_unload);
-    /* A created task's thread holds the module to its last instruction, a
-     * moment after the thread's end is visible. */
-    for (i = 0; i < 500 && (hr = can_unload()) != S_OK; i++)
-        Sleep(10);
-    return hr;
 }
 
 struct session *run_session(const WCHAR *method, const WCHAR *argument, enum htd_pinvoke_style style)
@@ -548,9 +513,9 @@ void check_cooperative(struct session *s, UINT slots)
     /* The main thread holds one; the finalizer may hold another, in its
      * idle OS wait, until it is preempted; of the rest, only the runtime's
      * own two may be waiting (an idle wait ending just then). */
-    assert_true(sched->held >= 1 && sched->held <= slots);
-    assert_true(sched->waiting <= 2);
-    assert_true(sched->punishments <= sched->forcedYields);
+    assert_in_range(sched->held, 1, slots);
+    assert_le(sched->waiting, 2);
+    assert_le(sched->punishments, sched->forcedYields);
     /* Unless the watchdog preempted it as a runaway: it then runs on
      * without a slot until its next host call (docs/scheduler.md). */
     host_main = task_of(s, find_role(s, "main"));

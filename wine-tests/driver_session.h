@@ -8,20 +8,15 @@
 #ifndef HOSTTASK_DRIVER_SESSION_H
 #define HOSTTASK_DRIVER_SESSION_H
 
-#define COBJMACROS
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
+/* The tests' shared helpers (assert_hr, expect_ref, now_ms,
+ * dll_can_unload_soon, run_on_thread, the value-printing relational asserts);
+ * it needs tests/test_main.c linked. */
+#include "test_util.h"
+
 #include <stdio.h>
-#include <hosttask/hosttask.h>
-#include <cmocka.h>
-#include "test_assert.h"
 
 #include "htdriver.h"
 #include "report.h"
-
-#define assert_hr(hr, expected) _assert_int_equal((ULONG)(hr), (ULONG)(expected), __FILE__, __LINE__)
 
 enum bad
 {
@@ -80,11 +75,6 @@ struct session
  * waits for the finalizer and the AD-unload helper to end at Stop. */
 #define MAIN_RUNTIME_WAITS 3
 
-extern LARGE_INTEGER frequency;
-
-ULONG refcount_of(IUnknown *unk);
-double now_ms(void);
-HRESULT dll_can_unload_soon(void);
 struct session *run_session(const WCHAR *method, const WCHAR *argument, enum htd_pinvoke_style style);
 void finish_session(struct session *s, BOOL expect_clean);
 void end_session(struct session *s);

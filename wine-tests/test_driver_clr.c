@@ -218,10 +218,8 @@ static DWORD WINAPI objects_thread(void *arg)
 static void test_clr_objects(void **state)
 {
     struct objects o = { 0 };
-    HANDLE thread = CreateThread(NULL, 0, objects_thread, &o, 0, NULL);
 
-    assert_int_equal(WaitForSingleObject(thread, 10000), WAIT_OBJECT_0);
-    CloseHandle(thread);
+    run_on_thread(objects_thread, &o);
     assert_hr(o.hr_start, S_OK);
     assert_non_null(o.current);
     assert_hr(o.own_yield, HOST_E_INVALIDOPERATION);
@@ -250,7 +248,6 @@ int main(int argc, char **argv)
     };
     int result;
 
-    QueryPerformanceFrequency(&frequency);
     CoInitializeEx(NULL, COINIT_MULTITHREADED);
     result = cmocka_run_group_tests(tests, NULL, NULL);
     CoUninitialize();
