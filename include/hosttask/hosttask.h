@@ -41,6 +41,22 @@ extern "C" {
 #define HT__REF(guid) (&(guid))
 #endif
 
+/* The body of every wrapper below: gets the task manager's `type`
+ * interface from control as `var`, returns what `call` (a call on var)
+ * returns, and releases var; or returns why it could not get it. */
+#define HT__VIA(control, type, var, call) \
+    do \
+    { \
+        type *var; \
+        HRESULT hr_ = ht_get_manager_interface((control), HT__REF(IID_##type), (void **)&var); \
+        if (SUCCEEDED(hr_)) \
+        { \
+            hr_ = call; \
+            HT__CALL0(var, Release); \
+        } \
+        return hr_; \
+    } while (0)
+
 /* Loads hosttask.dll (path, or "hosttask.dll" on the DLL search path when
  * path is NULL) and creates a host control from it with no registry
  * involved: registration-free use.  The DLL stays loaded for the rest of
@@ -103,14 +119,7 @@ static inline HRESULT ht_get_manager_interface(IHostControl *control, REFIID rii
  * makes unmatched calls on threads born in native code.  Process-wide. */
 static inline HRESULT ht_set_strict(IHostControl *control, BOOL strict)
 {
-    IHostTaskConfig *config;
-    HRESULT hr = ht_get_manager_interface(control, HT__REF(IID_IHostTaskConfig), (void **)&config);
-
-    if (FAILED(hr))
-        return hr;
-    hr = HT__CALL(config, SetStrict, strict);
-    HT__CALL0(config, Release);
-    return hr;
+    HT__VIA(control, IHostTaskConfig, config, HT__CALL(config, SetStrict, strict));
 }
 
 /* CallNeedsHostHook policy: every target gets default_needs_hook, except
@@ -119,14 +128,7 @@ static inline HRESULT ht_set_strict(IHostControl *control, BOOL strict)
 static inline HRESULT ht_set_hook_policy(IHostControl *control, BOOL default_needs_hook,
         UINT count, const SIZE_T *targets)
 {
-    IHostTaskConfig *config;
-    HRESULT hr = ht_get_manager_interface(control, HT__REF(IID_IHostTaskConfig), (void **)&config);
-
-    if (FAILED(hr))
-        return hr;
-    hr = HT__CALL(config, SetHookPolicy, default_needs_hook, count, targets);
-    HT__CALL0(config, Release);
-    return hr;
+    HT__VIA(control, IHostTaskConfig, config, HT__CALL(config, SetHookPolicy, default_needs_hook, count, targets));
 }
 
 /* Copies the counters of up to capacity live tasks, each one consistent,
@@ -135,17 +137,9 @@ static inline HRESULT ht_set_hook_policy(IHostControl *control, BOOL default_nee
 static inline HRESULT ht_get_task_stats(IHostControl *control, UINT capacity, HT_TASK_STATS *stats,
         UINT *count)
 {
-    IHostTaskStatistics *statistics;
-    HRESULT hr;
-
     if (count)
         *count = 0;
-    hr = ht_get_manager_interface(control, HT__REF(IID_IHostTaskStatistics), (void **)&statistics);
-    if (FAILED(hr))
-        return hr;
-    hr = HT__CALL(statistics, GetTaskStats, capacity, stats, count);
-    HT__CALL0(statistics, Release);
-    return hr;
+    HT__VIA(control, IHostTaskStatistics, statistics, HT__CALL(statistics, GetTaskStats, capacity, stats, count));
 }
 
 /* Profiling: per-target calls and native time (ht_get_target_stats), and
@@ -153,14 +147,7 @@ static inline HRESULT ht_get_task_stats(IHostControl *control, UINT capacity, HT
  * so it is off by default.  Process-wide. */
 static inline HRESULT ht_set_profiling(IHostControl *control, BOOL on)
 {
-    IHostTaskConfig *config;
-    HRESULT hr = ht_get_manager_interface(control, HT__REF(IID_IHostTaskConfig), (void **)&config);
-
-    if (FAILED(hr))
-        return hr;
-    hr = HT__CALL(config, SetProfiling, on);
-    HT__CALL0(config, Release);
-    return hr;
+    HT__VIA(control, IHostTaskConfig, config, HT__CALL(config, SetProfiling, on));
 }
 
 /* Copies up to capacity P/Invoke targets with calls (profiling only), in no
@@ -168,17 +155,10 @@ static inline HRESULT ht_set_profiling(IHostControl *control, BOOL on)
 static inline HRESULT ht_get_target_stats(IHostControl *control, UINT capacity, HT_TARGET_STATS *stats,
         UINT *count)
 {
-    IHostTaskStatistics *statistics;
-    HRESULT hr;
-
     if (count)
         *count = 0;
-    hr = ht_get_manager_interface(control, HT__REF(IID_IHostTaskStatistics), (void **)&statistics);
-    if (FAILED(hr))
-        return hr;
-    hr = HT__CALL(statistics, GetTargetStats, capacity, stats, count);
-    HT__CALL0(statistics, Release);
-    return hr;
+    HT__VIA(control, IHostTaskStatistics, statistics,
+            HT__CALL(statistics, GetTargetStats, capacity, stats, count));
 }
 
 /* Cooperative mode (SQL Server style): slots tasks must hold to run managed
@@ -190,41 +170,20 @@ static inline HRESULT ht_get_target_stats(IHostControl *control, UINT capacity, 
  * Process-wide; tasks switch at their next transition. */
 static inline HRESULT ht_set_scheduler(IHostControl *control, UINT slots, UINT quantum_us)
 {
-    IHostTaskConfig *config;
-    HRESULT hr = ht_get_manager_interface(control, HT__REF(IID_IHostTaskConfig), (void **)&config);
-
-    if (FAILED(hr))
-        return hr;
-    hr = HT__CALL(config, SetScheduler, slots, quantum_us);
-    HT__CALL0(config, Release);
-    return hr;
+    HT__VIA(control, IHostTaskConfig, config, HT__CALL(config, SetScheduler, slots, quantum_us));
 }
 
 /* The cooperative scheduler's counters; all zero in thread-per-task mode. */
 static inline HRESULT ht_get_scheduler_stats(IHostControl *control, HT_SCHEDULER_STATS *stats)
 {
-    IHostTaskStatistics *statistics;
-    HRESULT hr = ht_get_manager_interface(control, HT__REF(IID_IHostTaskStatistics), (void **)&statistics);
-
-    if (FAILED(hr))
-        return hr;
-    hr = HT__CALL(statistics, GetSchedulerStats, stats);
-    HT__CALL0(statistics, Release);
-    return hr;
+    HT__VIA(control, IHostTaskStatistics, statistics, HT__CALL(statistics, GetSchedulerStats, stats));
 }
 
 /* Starts every task's and target's counters from zero, without stopping
  * any task (maxDepth excepted: a high-water mark since the task began). */
 static inline HRESULT ht_reset_stats(IHostControl *control)
 {
-    IHostTaskStatistics *statistics;
-    HRESULT hr = ht_get_manager_interface(control, HT__REF(IID_IHostTaskStatistics), (void **)&statistics);
-
-    if (FAILED(hr))
-        return hr;
-    hr = HT__CALL0(statistics, Reset);
-    HT__CALL0(statistics, Release);
-    return hr;
+    HT__VIA(control, IHostTaskStatistics, statistics, HT__CALL0(statistics, Reset));
 }
 
 /* The event trace (docs/trace.md): per task a buffer of the last `events`
@@ -234,14 +193,7 @@ static inline HRESULT ht_reset_stats(IHostControl *control)
  * stay, to be read).  Costs nothing while off.  Process-wide. */
 static inline HRESULT ht_set_trace_buffer(IHostControl *control, UINT events)
 {
-    IHostTaskTrace *trace;
-    HRESULT hr = ht_get_manager_interface(control, HT__REF(IID_IHostTaskTrace), (void **)&trace);
-
-    if (FAILED(hr))
-        return hr;
-    hr = HT__CALL(trace, SetBufferSize, events);
-    HT__CALL0(trace, Release);
-    return hr;
+    HT__VIA(control, IHostTaskTrace, trace, HT__CALL(trace, SetBufferSize, events));
 }
 
 /* Takes the trace of every task that has a buffer, live or ended, without
@@ -251,27 +203,14 @@ static inline HRESULT ht_set_trace_buffer(IHostControl *control, UINT events)
 static inline HRESULT ht_get_trace(IHostControl *control, UINT task_capacity, HT_TRACE_TASK *tasks,
         UINT event_capacity, HT_TRACE_EVENT *events, HT_TRACE_INFO *info)
 {
-    IHostTaskTrace *trace;
-    HRESULT hr = ht_get_manager_interface(control, HT__REF(IID_IHostTaskTrace), (void **)&trace);
-
-    if (FAILED(hr))
-        return hr;
-    hr = HT__CALL(trace, GetTrace, task_capacity, tasks, event_capacity, events, info);
-    HT__CALL0(trace, Release);
-    return hr;
+    HT__VIA(control, IHostTaskTrace, trace,
+            HT__CALL(trace, GetTrace, task_capacity, tasks, event_capacity, events, info));
 }
 
 /* Starts the trace afresh, without stopping any task. */
 static inline HRESULT ht_reset_trace(IHostControl *control)
 {
-    IHostTaskTrace *trace;
-    HRESULT hr = ht_get_manager_interface(control, HT__REF(IID_IHostTaskTrace), (void **)&trace);
-
-    if (FAILED(hr))
-        return hr;
-    hr = HT__CALL0(trace, Reset);
-    HT__CALL0(trace, Release);
-    return hr;
+    HT__VIA(control, IHostTaskTrace, trace, HT__CALL0(trace, Reset));
 }
 
 #ifdef __cplusplus
@@ -282,5 +221,6 @@ static inline HRESULT ht_reset_trace(IHostControl *control)
 #undef HT__CALL
 #undef HT__CALL0
 #undef HT__REF
+#undef HT__VIA
 
 #endif /* HOSTTASK_HOSTTASK_H */
