@@ -21,8 +21,6 @@ int faults_teardown(void **state);
 
 #define TEST(f) cmocka_unit_test_setup_teardown(f, faults_setup, faults_teardown)
 
-void run_bounded(LPTHREAD_START_ROUTINE fn, void *arg, const char *what);
-
 /* A task routine that waits up to 10 s for its argument, an event (or for
  * nothing, given NULL). */
 DWORD WINAPI sleeper_routine(void *arg);

@@ -30,22 +30,6 @@ int faults_teardown(void **state)
     return fixture_teardown(state);
 }
 
-/* Runs fn on a new thread and waits at most 10 s for it, so that a hang
- * fails with the name of the case. */
-void run_bounded(LPTHREAD_START_ROUTINE fn, void *arg, const char *what)
-{
-    HANDLE thread = CreateThread(NULL, 0, fn, arg, 0, NULL);
-    DWORD code = 0;
-
-    assert_non_null(thread);
-    if (WaitForSingleObject(thread, 10000) != WAIT_OBJECT_0)
-        fail_msg("%s did not return within 10 s", what);
-    GetExitCodeThread(thread, &code);
-    CloseHandle(thread);
-    if (code == HT_WORKER_FAILED)
-        fail_msg("%s failed on its thread", what);
-}
-
 DWORD WINAPI sleeper_routine(void *arg)
 {
     WaitForSingleObject(arg, 10000);

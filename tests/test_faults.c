@@ -259,7 +259,7 @@ static HRESULT run_scenario(const struct scenario *scenario, ULONG n, BOOL *fire
     if (!scenario->foreign)
         call.hr = scenario->run();
     else
-        run_bounded(foreign_worker, &call, scenario->name);
+        run_on_thread_named(foreign_worker, &call, scenario->name);
     assert_hr(IHostTaskFaults_GetState(faults, fired, &calls), S_OK);
     assert_hr(IHostTaskFaults_Arm(faults, 0, 0), S_OK);
     if (scenario->finish)

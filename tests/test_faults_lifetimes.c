@@ -114,7 +114,7 @@ void test_no_adoption_after_thread_detach(void **state)
 {
     ULONG live = manager_live_tasks(manager);
 
-    run_bounded(adopt_after_detach_worker, NULL, "adoption after detach");
+    run_on_thread(adopt_after_detach_worker, NULL);
     assert_int_equal(manager_live_tasks(manager), live);
 }
 
@@ -146,7 +146,7 @@ void test_failed_tls_binding(void **state)
 {
     ULONG live = manager_live_tasks(manager);
 
-    run_bounded(tls_failure_worker, NULL, "failed TLS binding");
+    run_on_thread(tls_failure_worker, NULL);
     manager_wait_live_tasks(manager, live);
 }
 
@@ -188,7 +188,7 @@ void test_clr_task_not_released_under_loader_lock(void **state)
     watched_vtbl.Release = watched_Release;
     fake.ICLRTask2_iface.lpVtbl = &watched_vtbl;
     released_in_detach = 0;
-    run_bounded(clr_task_worker, &fake, "CLR task worker");
+    run_on_thread(clr_task_worker, &fake);
     InterlockedExchange(&detach_thread_id, 0);
     assert_int_equal(released_in_detach, 0);
     /* Released by the next call that can (here GetObjectCounts). */
