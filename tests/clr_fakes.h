@@ -34,7 +34,7 @@ static ULONG STDMETHODCALLTYPE fake_unknown_Release(IUnknown *iface)
 {
     LONG refcount = InterlockedDecrement(&CONTAINING_RECORD(iface, struct fake_unknown, IUnknown_iface)->refcount);
 
-    assert_true(refcount >= 0);
+    assert_ge(refcount, 0);
     return refcount;
 }
 
@@ -71,7 +71,7 @@ static ULONG STDMETHODCALLTYPE fake_manager_Release(ICLRTaskManager *iface)
 {
     LONG refcount = InterlockedDecrement(&CONTAINING_RECORD(iface, struct fake_clr_manager, ICLRTaskManager_iface)->refcount);
 
-    assert_true(refcount >= 0);
+    assert_ge(refcount, 0);
     return refcount;
 }
 
@@ -150,7 +150,7 @@ static ULONG STDMETHODCALLTYPE fake_task_Release(ICLRTask2 *iface)
 {
     LONG refcount = InterlockedDecrement(&fake_task_impl(iface)->refcount);
 
-    assert_true(refcount >= 0);
+    assert_ge(refcount, 0);
     return refcount;
 }
 

@@ -454,14 +454,15 @@ static void stress_slots(uint32_t slots, uint64_t ms)
     assert_int_equal(stats.acquisitions, acquisitions);
     /* Every call without a slot got one; a yield may have taken one more;
      * every lazy pair reclaimed its slot or took one. */
-    assert_true(acquires + reacquires + native_acquires <= taken
-            && taken <= acquires + reacquires + native_acquires + yields);
+    assert_in_range(
+            taken, acquires + reacquires + native_acquires, acquires + reacquires + native_acquires + yields);
     assert_int_equal(acquisitions - taken + native_acquires, natives);
     assert_int_equal(stats.wait_ns, wait_ns);
     assert_int_equal(stats.forced_yields, forced_yields);
     assert_int_equal(stats.punishments + pending, forced_yields);
     /* A preemption inside a yield goes unnoticed: it takes a slot again. */
-    assert_true(noticed <= stats.preemptions && stats.preemptions <= stats.forced_yields);
+    assert_le(noticed, stats.preemptions);
+    assert_le(stats.preemptions, stats.forced_yields);
 
     printf("stress_scheduler: %u slot(s): %lu lazy Leave/Enter pairs (%lu took a slot again), %llu retaken\n",
             slots, natives, native_acquires, (unsigned long long)stats.retakes);

@@ -366,7 +366,7 @@ static void test_hook_policy_retention(void **state)
         assert_int_equal(ht__call_needs_hook(targets[999] + 8), (int)(i & 1));
     }
     assert_int_equal(atomic_load(&ht__hook_policy_current)->count, n);
-    assert_true(ht__hook_policy_buffers() <= 2 * 10);
+    assert_le(ht__hook_policy_buffers(), 2 * 10);
     ht__hook_policy_clear();
     assert_int_equal(ht__hook_policy_buffers(), 0);
 }

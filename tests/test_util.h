@@ -210,17 +210,31 @@ static inline int fixture_teardown(void **state)
 #define FIXTURE_TEST(f) cmocka_unit_test_setup_teardown(f, fixture_setup, fixture_teardown)
 
 /* Runs fn(arg) on a new plain Win32 thread (a "foreign" thread the host did
- * not create) and waits for it. */
-static inline void run_on_thread(LPTHREAD_START_ROUTINE fn, void *arg)
+ * not create) and waits for it, at most 10 s.  A hang, or a failure on that
+ * thread, fails the test naming the case (fn, or what) at the caller's
+ * line. */
+#define run_on_thread(fn, arg) run_on_thread_((fn), (arg), #fn, __FILE__, __LINE__)
+#define run_on_thread_named(fn, arg, what) run_on_thread_((fn), (arg), (what), __FILE__, __LINE__)
+static inline void run_on_thread_(
+        LPTHREAD_START_ROUTINE fn, void *arg, const char *what, const char *file, int line)
 {
     HANDLE thread = CreateThread(NULL, 0, fn, arg, 0, NULL);
-    DWORD code = 0;
+    DWORD wait, code = 0;
 
-    assert_non_null(thread);
-    assert_int_equal(WaitForSingleObject(thread, 10000), WAIT_OBJECT_0);
+    _assert_true(thread != NULL, "thread != NULL", file, line);
+    wait = WaitForSingleObject(thread, 10000);
+    if (wait != WAIT_OBJECT_0)
+    {
+        print_error("%s:%d: %s did not return within 10 s (wait: 0x%lx)\n", file, line, what, wait);
+        _fail(file, line);
+    }
     GetExitCodeThread(thread, &code);
     CloseHandle(thread);
-    assert_int_not_equal(code, HT_WORKER_FAILED);
+    if (code == HT_WORKER_FAILED)
+    {
+        print_error("%s:%d: %s failed on its thread\n", file, line, what);
+        _fail(file, line);
+    }
 }
 
 /* The process's open handles; fails the test when they cannot be counted
@@ -229,7 +243,7 @@ static inline DWORD open_handles(void)
 {
     DWORD n = ht_handle_count();
 
-    assert_true(n != MAXDWORD && n > 0);
+    assert_in_range(n, 1, MAXDWORD - 1);
     return n;
 }
 
