@@ -25,6 +25,11 @@ int faults_teardown(void **state);
  * nothing, given NULL). */
 DWORD WINAPI sleeper_routine(void *arg);
 
+/* Starts fn(arg) on a new thread, which arms a fault and makes the call
+ * it pauses, and waits (at most about 1 s) until the fault has fired.
+ * Returns the thread's handle. */
+HANDLE start_until_fired(LPTHREAD_START_ROUTINE fn, void *arg);
+
 /* The lifetime cases (tests/test_faults_lifetimes.c), run by test_faults.c's main. */
 void test_routine_calls_exit_thread(void **state);
 void test_routine_calls_free_library_and_exit_thread(void **state);

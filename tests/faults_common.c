@@ -35,3 +35,21 @@ DWORD WINAPI sleeper_routine(void *arg)
     WaitForSingleObject(arg, 10000);
     return 0;
 }
+
+HANDLE start_until_fired(LPTHREAD_START_ROUTINE fn, void *arg)
+{
+    HANDLE thread = CreateThread(NULL, 0, fn, arg, 0, NULL);
+    BOOL fired = FALSE;
+    ULONG calls;
+    int i;
+
+    assert_non_null(thread);
+    for (i = 0; i < 1000 && !fired; i++)
+    {
+        IHostTaskFaults_GetState(faults, &fired, &calls);
+        if (!fired)
+            Sleep(1);
+    }
+    assert_true(fired);
+    return thread;
+}

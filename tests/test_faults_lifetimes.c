@@ -247,9 +247,7 @@ void test_creation_during_teardown(void **state)
     IHostTaskConfig *config;
     IHostControl *control, *next;
     HANDLE thread;
-    BOOL fired = FALSE, strict, needs_hook;
-    ULONG calls;
-    int i;
+    BOOL strict, needs_hook;
 
     assert_hr(ht_create_host_control(&control), S_OK);
     assert_hr(IHostControl_GetHostManager(control, &IID_IHostTaskManager, (void **)&manager), S_OK);
@@ -257,14 +255,7 @@ void test_creation_during_teardown(void **state)
     assert_int_equal(IHostTaskManager_Release(manager), 1);
     manager = NULL;
 
-    thread = CreateThread(NULL, 0, last_release_worker, control, 0, NULL);
-    for (i = 0; i < 1000 && !fired; i++)
-    {
-        IHostTaskFaults_GetState(faults, &fired, &calls);
-        if (!fired)
-            Sleep(1);
-    }
-    assert_true(fired);
+    thread = start_until_fired(last_release_worker, control);
     /* The teardown is under way: a new manager, configured at once. */
     assert_hr(ht_create_host_control(&next), S_OK);
     assert_hr(ht_get_manager_interface(next, &IID_IHostTaskConfig, (void **)&config), S_OK);
@@ -307,21 +298,11 @@ void test_racing_set_scheduler(void **state)
     IHostTaskStatistics *s = statistics();
     HT_SCHEDULER_STATS stats;
     IHostTaskConfig *config;
-    BOOL fired = FALSE;
     UINT slots, quantum;
-    ULONG calls;
     HANDLE thread;
-    int i;
 
     assert_hr(IHostTaskManager_QueryInterface(manager, &IID_IHostTaskConfig, (void **)&config), S_OK);
-    thread = CreateThread(NULL, 0, set_scheduler_worker, config, 0, NULL);
-    for (i = 0; i < 1000 && !fired; i++)
-    {
-        IHostTaskFaults_GetState(faults, &fired, &calls);
-        if (!fired)
-            Sleep(1);
-    }
-    assert_true(fired);
+    thread = start_until_fired(set_scheduler_worker, config);
     assert_hr(IHostTaskConfig_SetScheduler(config, 2, 2000), S_OK);
     assert_int_equal(WaitForSingleObject(thread, 10000), WAIT_OBJECT_0);
     CloseHandle(thread);
