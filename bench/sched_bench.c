@@ -20,6 +20,14 @@
  *       processors, is credited far more of that than cooperative mode,
  *       which keeps one runnable task per processor (docs/scheduler.md,
  *       "Where throughput goes").  Kept for comparison with earlier runs.
+ *     Beside each throughput, the processors' idle time during the run
+ *     (GetSystemTimes: under Wine it comes from /proc/stat, in steps of
+ *     10 ms): a processor idle while tasks wait for slots is what
+ *     cooperative mode loses against thread-per-task (docs/scheduler.md,
+ *     "Where throughput goes").  And each processor's speed (the CPU-work
+ *     loop's turns per microsecond on a thread bound to it): on a VM they
+ *     may differ, which makes the calibration, done wherever the main
+ *     thread runs, differ between runs.
  *  2. Slot hand-off latency: two tasks on one slot taking turns (each
  *     leaves the runtime while the other waits for the slot), against two
  *     threads passing an event, and passing a WaitOnAddress word (the
@@ -109,6 +117,37 @@ static double calibrate(void)
     return best;
 }
 
+static DWORD WINAPI calibrate_thread(void *arg)
+{
+    *(double *)arg = calibrate();
+    return 0;
+}
+
+/* Each processor's loop speed, on a thread bound to it; 0 for a processor
+ * the thread could not be bound to.  Returns how many were measured. */
+#define MAX_PROCESSORS 64
+static int processor_speeds(double *speed, int n)
+{
+    HANDLE thread;
+    int i;
+
+    if (n > MAX_PROCESSORS)
+        n = MAX_PROCESSORS;
+    for (i = 0; i < n; i++)
+    {
+        speed[i] = 0;
+        if (!(thread = CreateThread(NULL, 0, calibrate_thread, &speed[i], CREATE_SUSPENDED, NULL)))
+            continue;
+        if (!SetThreadAffinityMask(thread, (DWORD_PTR)1 << i))
+            TerminateThread(thread, 0);
+        else
+            ResumeThread(thread);
+        WaitForSingleObject(thread, INFINITE);
+        CloseHandle(thread);
+    }
+    return n;
+}
+
 static LONG64 work_loops;   /* nonzero: CPU work of that many turns; 0: wall-clock */
 
 static void work(void)
@@ -164,14 +203,28 @@ static double enter_quantile_s(double q)
     return enter_s[(int)(q * (n - 1) + 0.5)];
 }
 
+static ULONGLONG idle_100ns(void)
+{
+    FILETIME idle, kernel, user;
+
+    if (!GetSystemTimes(&idle, &kernel, &user))
+        return 0;
+    return ((ULONGLONG)idle.dwHighDateTime << 32) | idle.dwLowDateTime;
+}
+
+/* The processors' idle time during the last run, in seconds. */
+static double idle_s;
+
 /* Seconds for TASKS tasks of `rounds` rounds each. */
 static double run_mixed(void)
 {
     IHostTask *tasks[TASKS];
     double start, end;
+    ULONGLONG idle;
     int i;
 
     nenter = 0;
+    idle = idle_100ns();
     start = now_s();
     for (i = 0; i < TASKS; i++)
     {
@@ -184,6 +237,7 @@ static double run_mixed(void)
         IHostTask_Release(tasks[i]);
     }
     end = now_s();
+    idle_s = (double)(idle_100ns() - idle) / 1e7;
     return end - start;
 }
 
@@ -404,6 +458,10 @@ int main(int argc, char **argv)
     double coop_cpu[REPS], tpt_cpu[REPS], p99_cpu[REPS], rate[REPS];
     double m_coop, m_tpt, m_p99, m_p50, m_p99_bound, m_handoff, m_ping, m_address, work, fair_ms;
     double m_coop_cpu, m_tpt_cpu, m_p99_cpu, m_rate;
+    double idle_coop[REPS], idle_tpt[REPS], idle_coop_cpu[REPS], idle_tpt_cpu[REPS];
+    double m_idle_coop, m_idle_tpt, m_idle_coop_cpu, m_idle_tpt_cpu;
+    double speed[MAX_PROCESSORS], fastest = 0, slowest = 0;
+    int nspeed;
     SYSTEM_INFO system;
     UINT slots;
     HT_SCHEDULER_STATS stats;
@@ -434,6 +492,14 @@ int main(int argc, char **argv)
     check(IHostControl_GetHostManager(control, &IID_IHostTaskManager, (void **)&manager), "GetHostManager");
     GetSystemInfo(&system);
     slots = system.dwNumberOfProcessors ? system.dwNumberOfProcessors : 1;
+    nspeed = processor_speeds(speed, (int)slots);
+    for (i = 0; i < nspeed; i++)
+    {
+        if (speed[i] > fastest)
+            fastest = speed[i];
+        if (speed[i] > 0 && (slowest == 0 || speed[i] < slowest))
+            slowest = speed[i];
+    }
 
     for (i = 0; i < reps; i++)
     {
@@ -443,15 +509,19 @@ int main(int argc, char **argv)
         work_loops = (LONG64)(rate[i] * work_us);
         check(ht_set_scheduler(control, 0, 0), "thread-per-task");
         tpt_cpu[i] = run_mixed();
+        idle_tpt_cpu[i] = idle_s;
         check(ht_set_scheduler(control, slots, 0), "one slot per processor");
         coop_cpu[i] = run_mixed();
+        idle_coop_cpu[i] = idle_s;
         p99_cpu[i] = enter_quantile_s(0.99);
         /* Wall-clock work. */
         work_loops = 0;
         check(ht_set_scheduler(control, 0, 0), "thread-per-task");
         tpt[i] = run_mixed();
+        idle_tpt[i] = idle_s;
         check(ht_set_scheduler(control, slots, 0), "one slot per processor");
         coop[i] = run_mixed();
+        idle_coop[i] = idle_s;
         check(ht_get_scheduler_stats(control, &stats), "scheduler stats");
         p99[i] = enter_quantile_s(0.99);
         p50[i] = enter_quantile_s(0.5);
@@ -474,6 +544,10 @@ int main(int argc, char **argv)
     m_coop_cpu = median(coop_cpu, reps);
     m_p99_cpu = median(p99_cpu, reps);
     m_rate = median(rate, reps);
+    m_idle_coop = median(idle_coop, reps);
+    m_idle_tpt = median(idle_tpt, reps);
+    m_idle_coop_cpu = median(idle_coop_cpu, reps);
+    m_idle_tpt_cpu = median(idle_tpt_cpu, reps);
     work = (double)TASKS * rounds;
     /* Each task waits, per round, for the others' work on the slots. */
     fair_ms = (double)(TASKS > (int)slots ? TASKS - (int)slots : 0) * work_us / 1000.0 / slots;
@@ -483,13 +557,21 @@ int main(int argc, char **argv)
     printf("%-46s %14s %14s %8s\n", "measure", "value", "reference", "ratio");
     printf("%u slots (one per processor), quantum %u ms\n", slots, HT_SCHEDULER_DEFAULT_QUANTUM_US / 1000u);
     printf("CPU work: a loop of %.0f turns (%.0f a microsecond, calibrated)\n", m_rate * work_us, m_rate);
+    printf("each processor's speed (turns a microsecond):");
+    for (i = 0; i < nspeed; i++)
+        printf(" %.0f", speed[i]);
+    printf("; the slowest %.2fx the fastest\n", fastest > 0 ? slowest / fastest : 0);
     printf("%-46s %11.0f /s %11.0f /s %7.2fx\n", "throughput, cooperative vs thread-per-task (rounds/s)",
             work / m_coop_cpu, work / m_tpt_cpu, m_tpt_cpu / m_coop_cpu);
+    printf("%-46s %11.0f ms %11.0f ms\n", "  processors idle meanwhile (in 10 ms steps)", m_idle_coop_cpu * 1e3,
+            m_idle_tpt_cpu * 1e3);
     printf("%-46s %11.3f ms %11.3f ms %7.2fx\n", "p99 slot wait vs fair-share wait", m_p99_cpu * 1e3,
             fair_ms, fair_ms > 0 ? m_p99_cpu * 1e3 / fair_ms : 0);
     printf("Wall-clock work (spin until 500 us have passed: credits a descheduled thread)\n");
     printf("%-46s %11.0f /s %11.0f /s %7.2fx\n", "throughput, cooperative vs thread-per-task (rounds/s)",
             work / m_coop, work / m_tpt, m_tpt / m_coop);
+    printf("%-46s %11.0f ms %11.0f ms\n", "  processors idle meanwhile (in 10 ms steps)", m_idle_coop * 1e3,
+            m_idle_tpt * 1e3);
     printf("%-46s %11.3f ms %11.3f ms %7.2fx\n", "p99 slot wait vs fair-share wait", m_p99 * 1e3,
             fair_ms, fair_ms > 0 ? m_p99 * 1e3 / fair_ms : 0);
     printf("%-46s %11.3f ms %14s %8s\n", "  p99 from the scheduler's histogram (bound)", m_p99_bound * 1e3, "", "");
@@ -504,18 +586,28 @@ int main(int argc, char **argv)
     {
         if (!(out = fopen(json, "w")))
             return 1;
-        fprintf(out, "{\"tasks\": %d, \"rounds\": %d, \"workUs\": %d, \"repetitions\": %d,\n"
+        fprintf(out,
+                "{\"tasks\": %d, \"rounds\": %d, \"workUs\": %d, \"repetitions\": %d,\n"
                 " \"throughputCooperative\": %.1f, \"throughputThreadPerTask\": %.1f, \"throughputRatio\": %.4f,\n"
                 " \"p99SlotWaitMs\": %.4f, \"handoffUs\": %.3f, \"pingPongUs\": %.3f, \"handoffRatio\": %.4f,\n"
                 " \"slots\": %u, \"quantumMs\": %.3f, \"waitOnAddressPingPongUs\": %.3f,"
                 " \"handoffVsWaitOnAddress\": %.4f, \"fairWaitMs\": %.4f, \"p99SlotWaitBoundMs\": %.4f,\n"
                 " \"medianSlotWaitMs\": %.4f, \"loopsPerUs\": %.2f, \"throughputCooperativeCpuWork\": %.1f,\n"
                 " \"throughputThreadPerTaskCpuWork\": %.1f, \"throughputRatioCpuWork\": %.4f,"
-                " \"p99SlotWaitCpuWorkMs\": %.4f}\n",
+                " \"p99SlotWaitCpuWorkMs\": %.4f,\n",
                 TASKS, rounds, work_us, reps, work / m_coop, work / m_tpt, m_tpt / m_coop, m_p99 * 1e3,
                 m_handoff * 1e6, m_ping * 1e6, m_handoff / m_ping, slots, HT_SCHEDULER_DEFAULT_QUANTUM_US / 1000.0,
-                m_address * 1e6, m_address > 0 ? m_handoff / m_address : 0, fair_ms, m_p99_bound * 1e3, m_p50 * 1e3,
-                m_rate, work / m_coop_cpu, work / m_tpt_cpu, m_tpt_cpu / m_coop_cpu, m_p99_cpu * 1e3);
+                m_address * 1e6, m_address > 0 ? m_handoff / m_address : 0, fair_ms, m_p99_bound * 1e3,
+                m_p50 * 1e3, m_rate, work / m_coop_cpu, work / m_tpt_cpu, m_tpt_cpu / m_coop_cpu, m_p99_cpu * 1e3);
+        fprintf(out, " \"idleCooperativeCpuWorkMs\": %.1f, \"idleThreadPerTaskCpuWorkMs\": %.1f,\n",
+                m_idle_coop_cpu * 1e3, m_idle_tpt_cpu * 1e3);
+        fprintf(out, " \"idleCooperativeMs\": %.1f, \"idleThreadPerTaskMs\": %.1f,\n", m_idle_coop * 1e3,
+                m_idle_tpt * 1e3);
+        fprintf(out, " \"processorSpeedRatio\": %.4f, \"processorLoopsPerUs\": [",
+                fastest > 0 ? slowest / fastest : 0);
+        for (i = 0; i < nspeed; i++)
+            fprintf(out, "%s%.2f", i ? ", " : "", speed[i]);
+        fprintf(out, "]}\n");
         fclose(out);
     }
     check(ht_set_scheduler(control, 0, 0), "thread-per-task");
