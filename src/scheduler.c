@@ -741,12 +741,14 @@ void ht__sched_acquire(struct ht__sched_task *task)
     }
 }
 
+void (*ht__sched_grant_hook)(struct ht__sched_task *grantee);
+
 /* owner: called on the task's own thread, which may write its trace. */
 static int release(struct ht__sched_task *task, int owner)
 {
     struct ht__scheduler *s = task->scheduler;
     struct ht__sched_task *wakes[MAX_WAKES];
-    unsigned int word, n = 0;
+    unsigned int word, n = 0, i;
     uint32_t untraced[2] = { 0, 0 };
     int held;
 
@@ -761,6 +763,9 @@ static int release(struct ht__sched_task *task, int owner)
     {
         drop_slot(s, task);
         n = grant_free(s, ht__platform_now_ns(), wakes, 0);
+        if (owner && ht__sched_grant_hook)
+            for (i = 0; i < n; i++)
+                ht__sched_grant_hook(wakes[i]);
     }
     fold(s, task);      /* a ghost's reclaims */
     task->flagged = 0;

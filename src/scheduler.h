@@ -151,6 +151,11 @@ void ht__sched_acquire(struct ht__sched_task *task);
 int ht__sched_release(struct ht__sched_task *task);
 /* A cooperative yield: let every task already waiting run first. */
 void ht__sched_yield(struct ht__sched_task *task);
+/* For measurement only (bench/native_sched.c, which places the woken task
+ * on the releasing thread's processor): when set, ht__sched_release()
+ * calls it with each task it hands its slot to, under the scheduler's
+ * lock, before the wake.  Never set in the DLL. */
+extern void (*ht__sched_grant_hook)(struct ht__sched_task *grantee);
 
 static inline int ht__sched_holds(struct ht__sched_task *task)
 {
