@@ -19,8 +19,11 @@
  *    task (docs/scheduler.md, "Where throughput goes").
  *
  * For each mode: rounds per second, and the processors' idle time during
- * the run from /proc/stat (in the kernel's clock ticks, usually 10 ms).
- * Each figure is the median of 5 repetitions.
+ * the run from /proc/stat (in the kernel's clock ticks, usually 10 ms),
+ * each the median of 5 repetitions; and the runaways the scheduler asked
+ * to yield and preempted over all repetitions (with the DLL's 4 ms
+ * quantum, a task that waits long for a processor after its grant may be
+ * one).
  *
  *   native_sched_bench [--quick] [--place]
  *
@@ -42,6 +45,9 @@
 #define TASKS 64
 #define REPS 5
 #define WORK_US 500
+/* The DLL's default quantum (HT_SCHEDULER_DEFAULT_QUANTUM_US, which
+ * com/task_manager.c passes for 0): the core itself takes 0 as 1 us. */
+#define QUANTUM_US 4000
 
 enum mode
 {
@@ -188,16 +194,18 @@ static void *task_main(void *arg)
 }
 
 /* Seconds for TASKS tasks of `rounds` rounds each; *idle: the processors'
- * idle seconds meanwhile. */
-static double run(enum mode m, int slots, double *idle)
+ * idle seconds meanwhile; *runaways gains the scheduler's forced yields
+ * and preemptions. */
+static double run(enum mode m, int slots, double *idle, uint64_t *runaways)
 {
     static struct task tasks[TASKS];
+    struct ht__sched_stats stats;
     double start, end, idle0;
     int i;
 
     mode = m;
     ht__sched_grant_hook = m == PLACED ? bind_to_this_processor : NULL;
-    if (ht__sched_configure(m == FREE ? 0 : (uint32_t)slots, 0, NULL, NULL) != HT__OK)
+    if (ht__sched_configure(m == FREE ? 0 : (uint32_t)slots, QUANTUM_US, NULL, NULL) != HT__OK)
     {
         fprintf(stderr, "native_sched_bench: ht__sched_configure failed\n");
         exit(1);
@@ -218,6 +226,8 @@ static double run(enum mode m, int slots, double *idle)
         pthread_join(tasks[i].thread, NULL);
     end = now_s();
     *idle = idle_s() - idle0;
+    if (ht__sched_get(&stats))
+        *runaways += stats.forced_yields + stats.preemptions;
     for (i = 0; i < TASKS; i++)
         ht__sched_task_destroy(&tasks[i].sched);
     return end - start;
@@ -239,6 +249,7 @@ static double median(double *v, int n)
 int main(int argc, char **argv)
 {
     double seconds[MODES][REPS], idle[MODES][REPS], m_seconds[MODES], m_idle[MODES];
+    uint64_t runaways[MODES] = { 0 };
     int i, r, slots, modes = COOPERATIVE + 1;
     enum mode m;
 
@@ -264,7 +275,7 @@ int main(int argc, char **argv)
         /* Calibrated afresh each repetition, as hosttask-sched-bench does. */
         work_loops = (long)(calibrate() * WORK_US);
         for (m = FREE; m < (enum mode)modes; m++)
-            seconds[m][r] = run(m, slots, &idle[m][r]);
+            seconds[m][r] = run(m, slots, &idle[m][r], &runaways[m]);
     }
     for (m = FREE; m < (enum mode)modes; m++)
     {
@@ -273,11 +284,12 @@ int main(int argc, char **argv)
     }
     ht__sched_shutdown();
 
-    printf("native_sched_bench: %d tasks x %d rounds of %d us CPU + a 1 ms sleep, %d slots; median of %d\n", TASKS,
-            rounds, WORK_US, slots, reps);
-    printf("%-28s %12s %12s %10s\n", "mode", "rounds/s", "vs free", "idle");
+    printf("native_sched_bench: %d tasks x %d rounds of %d us CPU + a 1 ms sleep, %d slots, quantum %d ms; "
+           "median of %d\n",
+            TASKS, rounds, WORK_US, slots, QUANTUM_US / 1000, reps);
+    printf("%-28s %12s %12s %10s %10s\n", "mode", "rounds/s", "vs free", "idle", "runaways");
     for (m = FREE; m < (enum mode)modes; m++)
-        printf("%-28s %10.0f/s %11.2fx %7.0f ms\n", mode_names[m], TASKS * rounds / m_seconds[m],
-                m_seconds[FREE] / m_seconds[m], m_idle[m] * 1e3);
+        printf("%-28s %10.0f/s %11.2fx %7.0f ms %10llu\n", mode_names[m], TASKS * rounds / m_seconds[m],
+                m_seconds[FREE] / m_seconds[m], m_idle[m] * 1e3, (unsigned long long)runaways[m]);
     return 0;
 }

@@ -117,33 +117,50 @@ static double calibrate(void)
     return best;
 }
 
+struct speed_probe
+{
+    double speed;
+    BOOL bound; /* set before the thread runs: measure, or return at once */
+};
+
 static DWORD WINAPI calibrate_thread(void *arg)
 {
-    *(double *)arg = calibrate();
+    struct speed_probe *probe = arg;
+
+    if (probe->bound)
+        probe->speed = calibrate();
     return 0;
 }
 
 /* Each processor's loop speed, on a thread bound to it; 0 for a processor
- * the thread could not be bound to.  Returns how many were measured. */
-#define MAX_PROCESSORS 64
+ * outside the process's affinity mask, or one the thread could not be
+ * bound to.  Processor i is bit i of the mask (one processor group).
+ * Returns how many were measured. */
+#define MAX_PROCESSORS ((int)(8 * sizeof(DWORD_PTR)))
 static int processor_speeds(double *speed, int n)
 {
+    struct speed_probe probe;
+    DWORD_PTR process, system;
     HANDLE thread;
     int i;
 
+    if (!GetProcessAffinityMask(GetCurrentProcess(), &process, &system))
+        process = 0;
     if (n > MAX_PROCESSORS)
         n = MAX_PROCESSORS;
     for (i = 0; i < n; i++)
     {
-        speed[i] = 0;
-        if (!(thread = CreateThread(NULL, 0, calibrate_thread, &speed[i], CREATE_SUSPENDED, NULL)))
-            continue;
-        if (!SetThreadAffinityMask(thread, (DWORD_PTR)1 << i))
-            TerminateThread(thread, 0);
-        else
+        probe.speed = 0;
+        probe.bound = FALSE;
+        if ((process >> i & 1)
+                && (thread = CreateThread(NULL, 0, calibrate_thread, &probe, CREATE_SUSPENDED, NULL)))
+        {
+            probe.bound = SetThreadAffinityMask(thread, (DWORD_PTR)1 << i) != 0;
             ResumeThread(thread);
-        WaitForSingleObject(thread, INFINITE);
-        CloseHandle(thread);
+            WaitForSingleObject(thread, INFINITE);
+            CloseHandle(thread);
+        }
+        speed[i] = probe.speed;
     }
     return n;
 }
@@ -237,7 +254,10 @@ static double run_mixed(void)
         IHostTask_Release(tasks[i]);
     }
     end = now_s();
-    idle_s = (double)(idle_100ns() - idle) / 1e7;
+    /* Signed, and never below 0: a failed read answers 0. */
+    idle_s = (double)(LONGLONG)(idle_100ns() - idle) / 1e7;
+    if (idle_s < 0)
+        idle_s = 0;
     return end - start;
 }
 
@@ -563,14 +583,14 @@ int main(int argc, char **argv)
     printf("; the slowest %.2fx the fastest\n", fastest > 0 ? slowest / fastest : 0);
     printf("%-46s %11.0f /s %11.0f /s %7.2fx\n", "throughput, cooperative vs thread-per-task (rounds/s)",
             work / m_coop_cpu, work / m_tpt_cpu, m_tpt_cpu / m_coop_cpu);
-    printf("%-46s %11.0f ms %11.0f ms\n", "  processors idle meanwhile (in 10 ms steps)", m_idle_coop_cpu * 1e3,
+    printf("%-46s %11.0f ms %11.0f ms\n", "  processors idle meanwhile (coarse: OS ticks)", m_idle_coop_cpu * 1e3,
             m_idle_tpt_cpu * 1e3);
     printf("%-46s %11.3f ms %11.3f ms %7.2fx\n", "p99 slot wait vs fair-share wait", m_p99_cpu * 1e3,
             fair_ms, fair_ms > 0 ? m_p99_cpu * 1e3 / fair_ms : 0);
     printf("Wall-clock work (spin until 500 us have passed: credits a descheduled thread)\n");
     printf("%-46s %11.0f /s %11.0f /s %7.2fx\n", "throughput, cooperative vs thread-per-task (rounds/s)",
             work / m_coop, work / m_tpt, m_tpt / m_coop);
-    printf("%-46s %11.0f ms %11.0f ms\n", "  processors idle meanwhile (in 10 ms steps)", m_idle_coop * 1e3,
+    printf("%-46s %11.0f ms %11.0f ms\n", "  processors idle meanwhile (coarse: OS ticks)", m_idle_coop * 1e3,
             m_idle_tpt * 1e3);
     printf("%-46s %11.3f ms %11.3f ms %7.2fx\n", "p99 slot wait vs fair-share wait", m_p99 * 1e3,
             fair_ms, fair_ms > 0 ? m_p99 * 1e3 / fair_ms : 0);

@@ -154,7 +154,8 @@ void ht__sched_yield(struct ht__sched_task *task);
 /* For measurement only (bench/native_sched.c, which places the woken task
  * on the releasing thread's processor): when set, ht__sched_release()
  * calls it with each task it hands its slot to, under the scheduler's
- * lock, before the wake.  Never set in the DLL. */
+ * lock, after the grant is published and before the wake (a grantee that
+ * sees its grant early may run before the call).  Never set in the DLL. */
 extern void (*ht__sched_grant_hook)(struct ht__sched_task *grantee);
 
 static inline int ht__sched_holds(struct ht__sched_task *task)
