@@ -32,6 +32,7 @@
  */
 #define _GNU_SOURCE
 #include "scheduler.h"
+#include "work_loop.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -68,7 +69,7 @@ struct task
 };
 
 static int rounds = 20, reps = REPS;
-static long work_loops;
+static long long work_loops;
 static enum mode mode;
 static cpu_set_t all_processors;
 
@@ -78,39 +79,6 @@ static double now_s(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void loop(long n)
-{
-    volatile unsigned int x = 0;
-    long i;
-
-    for (i = 0; i < n; i++)
-        x++;
-}
-
-/* Loop turns per microsecond: the fastest of timed runs of at least
- * 250 us, as hosttask-sched-bench calibrates. */
-static double calibrate(void)
-{
-    double best = 0, t, rate;
-    long n = 1 << 16;
-    int i;
-
-    for (i = 0; i < 20; i++)
-    {
-        t = now_s();
-        loop(n);
-        t = now_s() - t;
-        if (t < 250e-6)
-        {
-            n *= 2;
-            continue;
-        }
-        if ((rate = (double)n / (t * 1e6)) > best)
-            best = rate;
-    }
-    return best;
 }
 
 /* The processors' idle time so far, in seconds (/proc/stat's idle column
@@ -183,7 +151,7 @@ static void *task_main(void *arg)
     }
     for (i = 0; i < rounds; i++)
     {
-        loop(work_loops); /* managed code: holds the slot */
+        work_loop(work_loops); /* managed code: holds the slot */
         leave(task);
         nanosleep(&ms, NULL); /* a blocking native call */
         enter(task);
@@ -233,19 +201,6 @@ static double run(enum mode m, int slots, double *idle, uint64_t *runaways)
     return end - start;
 }
 
-static int compare(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, n, sizeof(*v), compare);
-    return v[n / 2];
-}
-
 int main(int argc, char **argv)
 {
     double seconds[MODES][REPS], idle[MODES][REPS], m_seconds[MODES], m_idle[MODES];
@@ -273,14 +228,14 @@ int main(int argc, char **argv)
     for (r = 0; r < reps; r++)
     {
         /* Calibrated afresh each repetition, as hosttask-sched-bench does. */
-        work_loops = (long)(calibrate() * WORK_US);
+        work_loops = (long long)(work_loop_calibrate(now_s) * WORK_US);
         for (m = FREE; m < (enum mode)modes; m++)
             seconds[m][r] = run(m, slots, &idle[m][r], &runaways[m]);
     }
     for (m = FREE; m < (enum mode)modes; m++)
     {
-        m_seconds[m] = median(seconds[m], reps);
-        m_idle[m] = median(idle[m], reps);
+        m_seconds[m] = median_of(seconds[m], reps);
+        m_idle[m] = median_of(idle[m], reps);
     }
     ht__sched_shutdown();
 

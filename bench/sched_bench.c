@@ -45,6 +45,8 @@
 #include <hosttask/hosttask.h>
 #include <synchapi.h>
 
+#include "work_loop.h"
+
 #define TASKS 64
 #define REPS 5
 
@@ -61,19 +63,6 @@ static double now_s(void)
     return (double)t.QuadPart / (double)frequency;
 }
 
-static int compare(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, n, sizeof(*v), compare);
-    return v[n / 2];
-}
-
 static void spin_us(int us)
 {
     double end = now_s() + us / 1e6;
@@ -81,40 +70,6 @@ static void spin_us(int us)
 
     while (now_s() < end)
         x++;
-}
-
-/* CPU work: n turns of a loop the compiler cannot remove. */
-static void loop(LONG64 n)
-{
-    volatile unsigned int x = 0;
-    LONG64 i;
-
-    for (i = 0; i < n; i++)
-        x++;
-}
-
-/* Loop turns per microsecond: the fastest of several timed runs of about
- * half a millisecond, so that a run the OS interrupted does not count. */
-static double calibrate(void)
-{
-    double best = 0, t, rate;
-    LONG64 n = 1 << 16;
-    int i;
-
-    for (i = 0; i < 20; i++)
-    {
-        t = now_s();
-        loop(n);
-        t = now_s() - t;
-        if (t < 250e-6)
-        {
-            n *= 2;     /* too short to time well: longer next time */
-            continue;
-        }
-        if ((rate = (double)n / (t * 1e6)) > best)
-            best = rate;
-    }
-    return best;
 }
 
 struct speed_probe
@@ -128,7 +83,7 @@ static DWORD WINAPI calibrate_thread(void *arg)
     struct speed_probe *probe = arg;
 
     if (probe->bound)
-        probe->speed = calibrate();
+        probe->speed = work_loop_calibrate(now_s);
     return 0;
 }
 
@@ -170,7 +125,7 @@ static LONG64 work_loops;   /* nonzero: CPU work of that many turns; 0: wall-clo
 static void work(void)
 {
     if (work_loops)
-        loop(work_loops);
+        work_loop(work_loops);
     else
         spin_us(work_us);
 }
@@ -216,7 +171,7 @@ static double enter_quantile_s(double q)
 
     if (!n)
         return 0;
-    qsort(enter_s, n, sizeof(enter_s[0]), compare);
+    qsort(enter_s, n, sizeof(enter_s[0]), compare_doubles);
     return enter_s[(int)(q * (n - 1) + 0.5)];
 }
 
@@ -525,7 +480,7 @@ int main(int argc, char **argv)
     {
         /* CPU work, calibrated afresh: the machine's speed may drift
          * between repetitions, never within one. */
-        rate[i] = calibrate();
+        rate[i] = work_loop_calibrate(now_s);
         work_loops = (LONG64)(rate[i] * work_us);
         check(ht_set_scheduler(control, 0, 0), "thread-per-task");
         tpt_cpu[i] = run_mixed();
@@ -552,22 +507,22 @@ int main(int argc, char **argv)
         ping[i] = run_ping_pong();
         address[i] = run_address_ping_pong();
     }
-    m_tpt = median(tpt, reps);
-    m_coop = median(coop, reps);
-    m_p99 = median(p99, reps);
-    m_p99_bound = median(p99_bound, reps);
-    m_p50 = median(p50, reps);
-    m_handoff = median(handoff, reps);
-    m_ping = median(ping, reps);
-    m_address = median(address, reps);
-    m_tpt_cpu = median(tpt_cpu, reps);
-    m_coop_cpu = median(coop_cpu, reps);
-    m_p99_cpu = median(p99_cpu, reps);
-    m_rate = median(rate, reps);
-    m_idle_coop = median(idle_coop, reps);
-    m_idle_tpt = median(idle_tpt, reps);
-    m_idle_coop_cpu = median(idle_coop_cpu, reps);
-    m_idle_tpt_cpu = median(idle_tpt_cpu, reps);
+    m_tpt = median_of(tpt, reps);
+    m_coop = median_of(coop, reps);
+    m_p99 = median_of(p99, reps);
+    m_p99_bound = median_of(p99_bound, reps);
+    m_p50 = median_of(p50, reps);
+    m_handoff = median_of(handoff, reps);
+    m_ping = median_of(ping, reps);
+    m_address = median_of(address, reps);
+    m_tpt_cpu = median_of(tpt_cpu, reps);
+    m_coop_cpu = median_of(coop_cpu, reps);
+    m_p99_cpu = median_of(p99_cpu, reps);
+    m_rate = median_of(rate, reps);
+    m_idle_coop = median_of(idle_coop, reps);
+    m_idle_tpt = median_of(idle_tpt, reps);
+    m_idle_coop_cpu = median_of(idle_coop_cpu, reps);
+    m_idle_tpt_cpu = median_of(idle_tpt_cpu, reps);
     work = (double)TASKS * rounds;
     /* Each task waits, per round, for the others' work on the slots. */
     fair_ms = (double)(TASKS > (int)slots ? TASKS - (int)slots : 0) * work_us / 1000.0 / slots;
