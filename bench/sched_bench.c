@@ -184,11 +184,9 @@ static ULONGLONG idle_100ns(void)
     return ((ULONGLONG)idle.dwHighDateTime << 32) | idle.dwLowDateTime;
 }
 
-/* The processors' idle time during the last run, in seconds. */
-static double idle_s;
-
-/* Seconds for TASKS tasks of `rounds` rounds each. */
-static double run_mixed(void)
+/* Seconds for TASKS tasks of `rounds` rounds each; *idle_s: the
+ * processors' idle seconds meanwhile. */
+static double run_mixed(double *idle_s)
 {
     IHostTask *tasks[TASKS];
     double start, end;
@@ -210,9 +208,9 @@ static double run_mixed(void)
     }
     end = now_s();
     /* Signed, and never below 0: a failed read answers 0. */
-    idle_s = (double)(LONGLONG)(idle_100ns() - idle) / 1e7;
-    if (idle_s < 0)
-        idle_s = 0;
+    *idle_s = (double)(LONGLONG)(idle_100ns() - idle) / 1e7;
+    if (*idle_s < 0)
+        *idle_s = 0;
     return end - start;
 }
 
@@ -483,20 +481,16 @@ int main(int argc, char **argv)
         rate[i] = work_loop_calibrate(now_s);
         work_loops = (LONG64)(rate[i] * work_us);
         check(ht_set_scheduler(control, 0, 0), "thread-per-task");
-        tpt_cpu[i] = run_mixed();
-        idle_tpt_cpu[i] = idle_s;
+        tpt_cpu[i] = run_mixed(&idle_tpt_cpu[i]);
         check(ht_set_scheduler(control, slots, 0), "one slot per processor");
-        coop_cpu[i] = run_mixed();
-        idle_coop_cpu[i] = idle_s;
+        coop_cpu[i] = run_mixed(&idle_coop_cpu[i]);
         p99_cpu[i] = enter_quantile_s(0.99);
         /* Wall-clock work. */
         work_loops = 0;
         check(ht_set_scheduler(control, 0, 0), "thread-per-task");
-        tpt[i] = run_mixed();
-        idle_tpt[i] = idle_s;
+        tpt[i] = run_mixed(&idle_tpt[i]);
         check(ht_set_scheduler(control, slots, 0), "one slot per processor");
-        coop[i] = run_mixed();
-        idle_coop[i] = idle_s;
+        coop[i] = run_mixed(&idle_coop[i]);
         check(ht_get_scheduler_stats(control, &stats), "scheduler stats");
         p99[i] = enter_quantile_s(0.99);
         p50[i] = enter_quantile_s(0.5);
